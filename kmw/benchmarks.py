@@ -1,0 +1,70 @@
+"""Benchmarks by name: ``"ml10"``, ``"ml25"``, ``"ml45"``, or an ML1 task name such as ``"reach-v3"``."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import metaworld
+
+ML_BENCHMARKS = ("ml10", "ml25", "ml45")
+
+
+def ml1_task_names() -> list[str]:
+    """Every task name ML1 accepts (Meta-World's v3 environments), sorted."""
+    return sorted(metaworld.ML1.ENV_NAMES)
+
+
+@dataclass(frozen=True)
+class BenchmarkName:
+    """A resolved benchmark name: ``kind`` is ``"ML1"``, ``"ML10"``, ``"ML25"`` or ``"ML45"``;
+    ``task`` is the ML1 task name (``None`` for the others)."""
+
+    kind: str
+    task: str | None = None
+
+    def __str__(self) -> str:
+        return self.task if self.task is not None else self.kind.lower()
+
+
+def resolve_benchmark_name(name: str) -> BenchmarkName:
+    """Resolve a user-facing benchmark name, case-insensitively.
+
+    ``"ml10"``/``"ml25"``/``"ml45"`` name those benchmarks; any Meta-World v3 task name
+    (``"reach-v3"``) names its ML1 benchmark. A v2 task name (``"reach-v2"``) maps to its v3
+    task with a ``UserWarning``. Anything else raises ``ValueError`` listing the valid names.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"benchmark name must be a string, got {name!r}")
+    key = name.strip().lower()
+    if key in ML_BENCHMARKS:
+        return BenchmarkName(key.upper())
+    tasks = ml1_task_names()
+    if key in tasks:
+        return BenchmarkName("ML1", key)
+    if key.endswith("-v2") and key[:-3] + "-v3" in tasks:
+        v3 = key[:-3] + "-v3"
+        warnings.warn(
+            f"{name!r} is a Meta-World v2 task name; using its v3 task {v3!r}",
+            UserWarning,
+            stacklevel=2,
+        )
+        return BenchmarkName("ML1", v3)
+    raise ValueError(
+        f"unknown benchmark {name!r}: expected one of {', '.join(ML_BENCHMARKS)}, "
+        f"or an ML1 task name: {', '.join(tasks)}"
+    )
+
+
+def build_benchmark(name: BenchmarkName, seed: int = 0) -> Any:
+    """Build the Meta-World benchmark ``name`` with ``seed`` (slow: ML45 takes about a minute)."""
+    if name.kind == "ML1":
+        return metaworld.ML1(name.task, seed=seed)
+    return getattr(metaworld, name.kind)(seed=seed)
+
+
+def make_benchmark(name: str | BenchmarkName, seed: int = 0) -> Any:
+    """The Meta-World benchmark called ``name``, with its tasks drawn from ``seed``."""
+    resolved = name if isinstance(name, BenchmarkName) else resolve_benchmark_name(name)
+    return build_benchmark(resolved, seed=seed)
