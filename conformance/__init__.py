@@ -1,7 +1,43 @@
 """conformance: a pytest plugin that checks any k-episode Meta-World wrapper against the contract.
 
-Run ``pytest --kmw-impl=mypkg.Wrapper``; the requirements are in ``conformance/SPEC.md``.
+Run ``pytest --kmw-impl=mypkg.Wrapper``; the requirements are in ``conformance/SPEC.md`` and the
+plugin's options in ``docs/plugin.md``. Exports: ``ContractViolation`` (what a property raises),
+``SuiteConfig`` (the ``kmw_config`` fixture's value), ``KeyScheme`` and ``resolve_key_scheme``
+(logging-key schemes for ``--kmw-keys``), ``Requirement`` and ``load_spec`` (SPEC.md's table).
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 CONTRACT_VERSION = 1
 __version__ = "0.1.0"
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "ContractViolation",
+    "KeyScheme",
+    "Requirement",
+    "SuiteConfig",
+    "load_spec",
+    "resolve_key_scheme",
+    "__version__",
+]
+
+_EXPORTS = {
+    "ContractViolation": "conformance.violations",
+    "KeyScheme": "conformance.keys",
+    "resolve_key_scheme": "conformance.keys",
+    "Requirement": "conformance.spec",
+    "load_spec": "conformance.spec",
+    "SuiteConfig": "conformance.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that pytest loading the plugin entry point imports only what it needs.
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'conformance' has no attribute {name!r}")

@@ -1,6 +1,511 @@
-"""pytest plugin entry point (stub; being built)."""
+"""The ``kmw_conformance`` pytest plugin: ``pytest --kmw-impl=pkg.mod.Wrapper``.
+
+With ``--kmw-impl`` and no test paths, pytest runs the conformance suite (``conformance/suite/``
+of the installed package) against the candidate, and nothing else. Without ``--kmw-impl`` the
+plugin changes nothing: no collection change, no timeouts; suite tests collected explicitly
+skip with "needs --kmw-impl". Options, exit codes, the report schema and the xfail file format
+are documented in ``docs/plugin.md``.
+
+The work is split over small modules: ``loader`` (import the candidate), ``keys`` (logging-key
+schemes), ``spec`` (SPEC.md's table), ``xfail`` (the xfail file), ``profiles`` (hypothesis
+profiles and database), ``timeouts`` (``--kmw-timeout``), ``verdicts`` (one test's result per
+requirement), ``report`` (merge and write the JSON report). This module wires them into hooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import profiles
+from conformance.config import BACKENDS, ENV_APIS, SuiteConfig
+from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
+from conformance.loader import LoadError, load_candidate
+from conformance.report import (
+    Aggregator,
+    build_report,
+    encode,
+    plugin_version,
+    write_json_atomic,
+)
+from conformance.spec import Requirement, SpecError, contract_version, load_spec
+from conformance.timeouts import KmwTimeout, available, time_limit, timeout_message
+from conformance.verdicts import (
+    EXPECTED_FAILURE,
+    NOT_CHECKED,
+    Verdict,
+    decide_failure,
+    decide_pass,
+    trim,
+    uniform,
+)
+from conformance.xfail import XfailFileError, load_xfail_file
+
+#: The conformance suite's directory, found through the installed package.
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+#: The marker naming the requirement IDs a test enforces.
+MARKER = "kmw_requirement"
+NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a candidate)"
+DEFAULT_TIMEOUT = 120.0
+
+# Registered at import, before hypothesis's own pytest_configure loads --hypothesis-profile.
+profiles.register_profiles()
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("kmw", "k-episode Meta-World conformance")
-    group.addoption("--kmw-impl", default=None, help="DOTTED.PATH of the wrapper to check")
+class ShouldFindingWarning(UserWarning):
+    """A candidate breaks a SHOULD requirement (reported, not failed, without --kmw-strict)."""
+
+
+@dataclass
+class KmwState:
+    """Everything the hooks need during a ``--kmw-impl`` run (kept in ``config.stash``)."""
+
+    suite_config: SuiteConfig
+    spec: dict[str, Requirement]
+    xfails: dict[str, str]
+    timeout: float
+    report_path: Path | None
+    hypothesis_profile: str | None
+    aggregator: Aggregator
+    all_items: list[pytest.Item] = field(default_factory=list)
+    timeout_unavailable_warned: bool = False
+
+
+STATE = pytest.StashKey[KmwState]()
+ALL_ITEMS = pytest.StashKey[list]()
+
+
+def _timeout_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kmw", "k-episode Meta-World conformance (docs/plugin.md)")
+    group.addoption(
+        "--kmw-impl",
+        default=None,
+        metavar="DOTTED.PATH",
+        help="run the conformance suite against this candidate: pkg.mod.Attr or pkg.mod:Attr, "
+        "a class or factory called as Candidate(benchmark, split, k_episodes, "
+        "max_episode_length=500). Without test paths only the suite runs.",
+    )
+    group.addoption(
+        "--kmw-backend",
+        default=BACKENDS[0],
+        choices=BACKENDS,
+        help="benchmark the candidate is driven with: scripted (fast, default) or metaworld",
+    )
+    group.addoption(
+        "--kmw-env-api",
+        default=ENV_APIS[0],
+        choices=ENV_APIS,
+        help="API of the scripted benchmark's envs: gymnasium (Meta-World 3, default) or gym "
+        "(Meta-World 2)",
+    )
+    group.addoption(
+        "--kmw-keys",
+        default="kmw",
+        metavar="SCHEME",
+        help="logging-key scheme: kmw (default, SPEC.md's names), amago, or DOTTED.PATH to a "
+        "conformance.keys.KeyScheme",
+    )
+    group.addoption(
+        "--kmw-strict",
+        action="store_true",
+        default=False,
+        help="SHOULD findings fail instead of being reported",
+    )
+    group.addoption(
+        "--kmw-timeout",
+        type=_timeout_arg,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per-test time limit; a test over it fails (default {DEFAULT_TIMEOUT:g}; 0 disables)",
+    )
+    group.addoption(
+        "--kmw-report",
+        default=None,
+        metavar="PATH",
+        help="write the JSON conformance report (every requirement's outcome) to PATH",
+    )
+    group.addoption(
+        "--kmw-xfail",
+        default=None,
+        metavar="FILE",
+        help="requirement IDs the candidate is known to break, one per line "
+        "'KMW-XXX-N  reason' ('#' comments)",
+    )
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _state(config: pytest.Config) -> KmwState | None:
+    return config.stash.get(STATE, None)
+
+
+def _usage(message: str) -> pytest.UsageError:
+    return pytest.UsageError(message)
+
+
+def _build_state(config: pytest.Config, impl: str) -> KmwState:
+    here = config.invocation_params.dir
+    try:
+        spec = load_spec()
+    except (SpecError, OSError) as e:
+        raise _usage(f"conformance/SPEC.md is unreadable: {e}") from None
+    try:
+        candidate = load_candidate(impl, search_dir=here)
+    except LoadError as e:
+        raise _usage(str(e)) from None
+    try:
+        keys = resolve_key_scheme(config.getoption("kmw_keys"), search_dir=here)
+    except KeySchemeError as e:
+        raise _usage(f"{e} (built-in schemes: {', '.join(BUILTIN_SCHEMES)})") from None
+    xfails: dict[str, str] = {}
+    xfail_path = config.getoption("kmw_xfail")
+    if xfail_path is not None:
+        try:
+            xfails = load_xfail_file(here / xfail_path, spec)
+        except XfailFileError as e:
+            raise _usage(f"--kmw-xfail: {e}") from None
+    report_path = config.getoption("kmw_report")
+    return KmwState(
+        suite_config=SuiteConfig(
+            candidate=candidate,
+            impl=impl,
+            backend=config.getoption("kmw_backend"),
+            env_api=config.getoption("kmw_env_api"),
+            keys=keys,
+            strict=bool(config.getoption("kmw_strict")),
+        ),
+        spec=spec,
+        xfails=xfails,
+        timeout=float(config.getoption("kmw_timeout")),
+        report_path=(here / report_path) if report_path else None,
+        hypothesis_profile=None,
+        aggregator=Aggregator(spec),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*ids): the SPEC.md requirement IDs a conformance property enforces",
+    )
+    if config.getoption("help", False) or config.getoption("version", False):
+        return
+    impl = config.getoption("kmw_impl")
+    if impl is None:
+        for opt in ("kmw_report", "kmw_xfail"):
+            if config.getoption(opt) is not None:
+                raise _usage(f"--{opt.replace('_', '-')} needs --kmw-impl=DOTTED.PATH")
+        return
+    state = _build_state(config, impl)
+    config.stash[STATE] = state
+    config.pluginmanager.register(KmwSession(config, state), "kmw-session")
+
+    # No test paths given (nothing on the command line, or only ini testpaths): run the suite.
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = [str(SUITE_DIR)]
+
+    chosen = config.getoption("hypothesis_profile", None)
+    if not chosen:
+        chosen = profiles.default_profile()
+        from hypothesis import settings
+
+        settings.load_profile(chosen)
+    state.hypothesis_profile = chosen
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is None:
+        return
+    # After every pytest_configure (hypothesis's loads --hypothesis-profile there).
+    cfg = state.suite_config
+    profiles.use_candidate_database(
+        profiles.database_dir(session.config.rootpath, cfg.impl, cfg.backend, cfg.env_api)
+    )
+
+
+@pytest.fixture(scope="session")
+def kmw_config(request: pytest.FixtureRequest) -> SuiteConfig:
+    """The conformance suite's configuration (``conformance.config.SuiteConfig``).
+
+    Skips the requesting test when pytest was run without ``--kmw-impl``.
+    """
+    state = _state(request.config)
+    if state is None:
+        pytest.skip(NEEDS_IMPL)
+    return state.suite_config
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    """The requirement IDs ``item`` is marked with, in order, without repeats."""
+    ids: list[str] = []
+    for mark in item.iter_markers(MARKER):
+        for rid in mark.args:
+            if rid not in ids:
+                ids.append(str(rid))
+    return ids
+
+
+def collected_items(session: pytest.Session) -> list[pytest.Item]:
+    """Every item collected in ``session``, including ones later deselected (``-k``, ``-m``)."""
+    return session.config.stash.get(ALL_ITEMS, None) or list(session.items)
+
+
+def _in_suite(item: pytest.Item) -> bool:
+    try:
+        Path(item.path).resolve().relative_to(SUITE_DIR)
+    except ValueError:
+        return False
+    return True
+
+
+def test_name(item: pytest.Item) -> str:
+    """``conformance/suite/<file>::<test>`` for suite tests (stable across machines), else
+    the node ID."""
+    path = Path(item.path).resolve()
+    try:
+        rel = path.relative_to(SUITE_DIR.parent.parent).as_posix()
+    except ValueError:
+        return item.nodeid
+    _, sep, rest = item.nodeid.partition("::")
+    return f"{rel}{sep}{rest}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = _state(config)
+    config.stash[ALL_ITEMS] = list(items)
+    if state is None:
+        skip = pytest.mark.skip(reason=NEEDS_IMPL)
+        for item in items:
+            if _in_suite(item):
+                item.add_marker(skip)
+        return
+    if state.xfails and not config.getoption("runxfail", False):
+        for item in items:
+            listed = [r for r in requirement_ids(item) if r in state.xfails]
+            if listed:
+                reason = "; ".join(f"kmw xfail {r}: {state.xfails[r]}" for r in listed)
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+# --------------------------------------------------------------------------- running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    state = _state(item.config)
+    if state is None or state.timeout <= 0:
+        return (yield)
+    if not available():
+        if not state.timeout_unavailable_warned:
+            state.timeout_unavailable_warned = True
+            warnings.warn(
+                "--kmw-timeout needs SIGALRM in the main thread; no time limit in this process",
+                stacklevel=1,
+            )
+        return (yield)
+    with time_limit(state.timeout) as limit:
+        try:
+            result = yield
+        except BaseException:
+            # The interruption may surface as another exception (hypothesis can raise its own
+            # error while unwinding from it): the limit having fired is what counts.
+            if limit["fired"]:
+                raise pytest.fail.Exception(timeout_message(state.timeout), pytrace=False) from None
+            raise
+    if limit["fired"]:
+        # The test swallowed the interruption (e.g. unittest's TestCase.run records it).
+        pytest.fail(timeout_message(state.timeout), pytrace=False)
+    return result
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _warn_findings(item: pytest.Item, verdicts: list[Verdict], impl: str) -> None:
+    for v in verdicts:
+        message = ShouldFindingWarning(
+            f"{v.req_id} (SHOULD) not met by {impl}: {v.reason} — "
+            "reported as a SHOULD finding (--kmw-strict makes it fail)"
+        )
+        try:
+            warnings.warn_explicit(
+                message,
+                ShouldFindingWarning,
+                filename=str(item.path),
+                lineno=(item.location[1] or 0) + 1,
+            )
+        except Warning:
+            pass  # warnings turned into errors (-W error): the terminal summary still shows it
+
+
+def _call_verdicts(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, state: KmwState, reqs: list[str]
+) -> list[Verdict]:
+    xfails = {} if item.config.getoption("runxfail", False) else state.xfails
+    excinfo = call.excinfo
+    if excinfo is None:
+        verdicts = decide_pass(reqs, xfails)
+        stale = [v for v in verdicts if v.outcome == "fail"]
+        if stale and report.failed:
+            report.longrepr = "[XPASS(strict)] stale xfail entry: " + "; ".join(
+                f"{v.req_id} passed but is listed in --kmw-xfail ({xfails[v.req_id]}); "
+                "remove the entry"
+                for v in stale
+            )
+        elif stale:  # --runxfail or the mark was removed: still a stale entry in the report
+            verdicts = [v if v.outcome != "fail" else Verdict(v.req_id, "pass") for v in verdicts]
+        return verdicts
+    exc = excinfo.value
+    if isinstance(exc, pytest.skip.Exception):
+        return uniform(reqs, NOT_CHECKED, _skip_reason(report))
+    if isinstance(exc, pytest.xfail.Exception):
+        return uniform(reqs, EXPECTED_FAILURE, str(exc.msg if hasattr(exc, "msg") else exc))
+    decision = decide_failure(
+        reqs, exc, state.spec, xfails, state.suite_config.strict, report.longreprtext
+    )
+    if decision.shown == "failed":
+        report.outcome = "failed"
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        if isinstance(exc, KmwTimeout):
+            report.longrepr = f"Failed: {exc}"
+    elif decision.shown == "xfailed":
+        report.outcome = "skipped"
+        report.wasxfail = decision.xfail_reason
+    else:
+        report.outcome = "passed"
+        report.longrepr = None
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        _warn_findings(item, decision.findings, state.suite_config.impl)
+    return decision.verdicts
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    state = _state(item.config)
+    if state is None:
+        return report
+    reqs = requirement_ids(item)
+    if not reqs:
+        return report
+    verdicts: list[Verdict] = []
+    if report.when == "call":
+        verdicts = _call_verdicts(item, call, report, state, reqs)
+    elif report.skipped:  # setup: skip marks, skipping fixtures
+        verdicts = uniform(reqs, NOT_CHECKED, _skip_reason(report))
+    elif report.failed:
+        verdicts = uniform(
+            reqs, "fail", f"error in {report.when} of the test", trim(report.longreprtext)
+        )
+    if verdicts:
+        report.user_properties.append(encode(test_name(item), verdicts))
+    return report
+
+
+class KmwSession:
+    """Hooks of a ``--kmw-impl`` run that need its state: merge verdicts, summarise, report.
+
+    Registered in ``pytest_configure`` only when ``--kmw-impl`` is given. Merging runs in the
+    lone process, on every xdist worker and on the controller (which receives the workers'
+    reports with their ``user_properties``); only the controller or lone process writes.
+    """
+
+    def __init__(self, config: pytest.Config, state: KmwState) -> None:
+        self.config = config
+        self.state = state
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.aggregator.add_user_properties(report.user_properties)
+
+    def options(self) -> dict[str, Any]:
+        cfg = self.state.suite_config
+        return {
+            "backend": cfg.backend,
+            "env_api": cfg.env_api,
+            "keys": self.config.getoption("kmw_keys"),
+            "strict": cfg.strict,
+            "hypothesis_profile": self.state.hypothesis_profile,
+            "timeout": self.state.timeout,
+            "xfail_file": self.config.getoption("kmw_xfail"),
+        }
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker or self.state.report_path is None:
+            return
+        data = build_report(
+            aggregator=self.state.aggregator,
+            contract_version=contract_version(),
+            plugin_version=plugin_version(),
+            candidate=self.state.suite_config.impl,
+            options=self.options(),
+            exit_status=int(exitstatus),
+        )
+        write_json_atomic(self.state.report_path, data)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or self.config.getoption("collectonly", False):
+            return
+        tr = terminalreporter
+        findings = self.state.aggregator.findings()
+        if findings:
+            tr.write_sep("=", "kmw SHOULD findings", yellow=True)
+            for rid, test, v in findings:
+                tr.write_line(f"{rid} SHOULD not met: {v.reason} ({test})", yellow=True)
+            tr.write_line(
+                "SHOULD findings are reported, not failed; --kmw-strict makes them fail."
+            )
+        reqs = self.state.aggregator.requirements()
+        tr.write_sep("=", f"kmw conformance of {self.state.suite_config.impl}")
+        width = max(len(r) for r in reqs)
+        colours = {"pass": "green", "fail": "red", "should-finding": "yellow"}
+        for rid, entry in reqs.items():
+            line = f"{rid:<{width}}  {entry['level']:<6}  {entry['outcome']}"
+            if entry["outcome"] != "pass" and entry["reason"]:
+                line += f"  ({_short(entry['reason'])})"
+            colour = colours.get(entry["outcome"])
+            tr.write_line(line, **({colour: True} if colour else {}))
+        if self.state.report_path is not None:
+            tr.write_line(f"kmw report written to {self.state.report_path}")

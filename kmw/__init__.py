@@ -3,8 +3,18 @@
 ``KEpisodeMetaworld(benchmark, split, k_episodes, max_episode_length=500)`` gives a policy k
 attempts at one hidden task of a Meta-World benchmark split and logs the success and return of
 each attempt; the contract it implements is ``conformance/SPEC.md``.
+``Metaworld(benchmark_name, split, k_episodes, ...)`` builds the benchmark from its name
+(``"ml10"``, ``"ml25"``, ``"ml45"``, ``"reach-v3"``, ...).
+
+Importing ``kmw`` registers the gymnasium ids ``kmw/ML{1,10,25,45}-{train,test}``
+(see ``kmw.registration``): ``gymnasium.make("kmw/ML10-test", k_episodes=3)``.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from kmw.registration import ENV_IDS, register_envs
 from kmw.wrapper import (
     LOG_PREFIX,
     SUCCESS_RATE_KEY,
@@ -17,11 +27,25 @@ from kmw.wrapper import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENV_IDS",
     "KEpisodeMetaworld",
     "LOG_PREFIX",
+    "Metaworld",
     "SUCCESS_RATE_KEY",
     "TOTAL_SUCCESSES_KEY",
     "episode_return_key",
     "episode_success_key",
+    "register_envs",
     "__version__",
 ]
+
+register_envs()
+
+
+def __getattr__(name: str) -> Any:
+    # ``Metaworld`` imports Meta-World itself (about a second), so load it on first use.
+    if name == "Metaworld":
+        from kmw.named import Metaworld
+
+        return Metaworld
+    raise AttributeError(f"module 'kmw' has no attribute {name!r}")

@@ -13,6 +13,8 @@ import numpy as np
 
 from kmw._validation import check_action, check_positive_int, check_split
 
+_BENCHMARK_ATTRS = ("train_classes", "test_classes", "train_tasks", "test_tasks")
+
 #: Prefix of every logged metric; AMAGO's loggers pick up ``info`` keys that start with it.
 LOG_PREFIX = "AMAGO_LOG_METRIC"
 
@@ -31,6 +33,28 @@ TOTAL_SUCCESSES_KEY = f"{LOG_PREFIX} Total Successes"
 SUCCESS_RATE_KEY = f"{LOG_PREFIX} Success Rate"
 
 
+def check_benchmark(benchmark: Any) -> Any:
+    """Return ``benchmark`` if it has Meta-World's benchmark interface, else raise ``ValueError``.
+
+    The interface is ``train_classes``, ``test_classes``, ``train_tasks`` and ``test_tasks``.
+    A benchmark *name* (a string) is pointed to ``kmw.Metaworld``, which builds it by name.
+    """
+    if isinstance(benchmark, str):
+        raise ValueError(
+            f"benchmark must be a Meta-World benchmark object (e.g. metaworld.ML1('reach-v3')), "
+            f"got the string {benchmark!r}; to build a benchmark by name use "
+            f"kmw.Metaworld({benchmark!r}, split, k_episodes)"
+        )
+    missing = [attr for attr in _BENCHMARK_ATTRS if not hasattr(benchmark, attr)]
+    if missing:
+        raise ValueError(
+            "benchmark must have Meta-World's benchmark interface "
+            f"({', '.join(_BENCHMARK_ATTRS)}), as metaworld.ML1/ML10/ML25/ML45 do; "
+            f"got {type(benchmark).__name__} without {', '.join(missing)}"
+        )
+    return benchmark
+
+
 class KEpisodeMetaworld(gym.Env):
     """k attempts (episodes) at one task of a Meta-World benchmark split, as one gymnasium episode.
 
@@ -46,7 +70,9 @@ class KEpisodeMetaworld(gym.Env):
     attempt other than the last, where the observation is the next attempt's first one.
     On the trial's final step the observation is the terminal one, with flag 0.0.
 
-    Action space: the underlying env's.
+    Action space: the underlying env's. ``step`` checks the action (shape, finite values; a
+    ``ValueError`` names what was expected) and hands it to the env as an array of the action
+    space's dtype.
 
     Done flags: both are False until the step that ends the k-th attempt. On that step
     ``truncated`` is True (the attempt budget ran out), except when the underlying env itself
@@ -59,15 +85,18 @@ class KEpisodeMetaworld(gym.Env):
     the returned rewards of the attempt); the final step also holds
     ``"AMAGO_LOG_METRIC Total Successes"`` and ``"AMAGO_LOG_METRIC Success Rate"``.
 
-    Rewards are the underlying reward times ``reward_scales.get(task_name, 1.0)``.
+    Rewards are the underlying reward times ``reward_scales.get(task_name, 1.0)``. The other
+    ``info`` entries of a step are the underlying env's for that step (on a step that ends an
+    attempt: the ending step's, not the next attempt's reset info).
 
-    Seeding: ``reset(seed=s)`` seeds the task draw and the seed handed to the underlying env's
-    ``reset``, so two wrappers on equal benchmarks reset with the same seed and stepped with the
-    same actions produce the same trial.
+    Seeding: ``reset(seed=s)`` seeds the task draw (``self.np_random``) and the seed handed to
+    the underlying env's ``reset``, so two wrappers on equal benchmarks reset with the same seed
+    and stepped with the same actions produce the same trial; ``reset()`` without a seed
+    continues the stream (seeded from OS entropy if never seeded). ``options`` is ignored.
 
     Env instances are built lazily, one per class, on the first trial that uses the class,
-    and reused afterwards; only the split's first class is built at construction, to read the
-    observation and action spaces.
+    and reused afterwards; only the split's first class is built at construction (with the
+    split's first task set on it) to read the observation and action spaces.
 
     Args:
         benchmark: A Meta-World benchmark (``metaworld.ML1/ML10/ML25/ML45``) or any object with
@@ -92,6 +121,7 @@ class KEpisodeMetaworld(gym.Env):
         self.split = check_split(split)
         self.k_episodes = check_positive_int("k_episodes", k_episodes)
         self.max_episode_length = check_positive_int("max_episode_length", max_episode_length)
+        check_benchmark(benchmark)
         self.benchmark = benchmark
         train_set = split == "train"
         self.env_funcs = self.get_env_funcs(benchmark, train_set)
@@ -108,7 +138,11 @@ class KEpisodeMetaworld(gym.Env):
         self._class_names = list(self.env_funcs)
         self._envs: dict[str, Any] = {}
 
-        probe = self._env_for(self._class_names[0])
+        # The observation space can depend on the task (Meta-World's partial observability is
+        # task data), so read it from an env that has one of the split's tasks set.
+        first = self._class_names[0]
+        probe = self._env_for(first)
+        probe.set_task(self._tasks_by_class[first][0])
         inner = probe.observation_space
         self._obs_dim = int(np.prod(inner.shape))
         self.observation_space = gym.spaces.Box(
@@ -138,6 +172,7 @@ class KEpisodeMetaworld(gym.Env):
         return out
 
     def _env_for(self, name: str) -> Any:
+        """The env of class ``name``, built on first use; its step limit is lifted to L if lower."""
         env = self._envs.get(name)
         if env is None:
             env = self.env_funcs[name]()
@@ -151,7 +186,9 @@ class KEpisodeMetaworld(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start a new trial: draw a task of the split, set it, and reset the env.
+        """Start a new trial (also in the middle of one): draw a class of the split uniformly,
+        then one of its tasks uniformly, from ``self.np_random`` (reseeded when ``seed`` is
+        given), set the task on that class's env and reset it.
 
         Returns the first observation (flag 1.0) and the env's reset ``info``.
         """
@@ -176,12 +213,20 @@ class KEpisodeMetaworld(gym.Env):
     def step(
         self, action: Any
     ) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Step the current attempt; on its last step soft-reset the env or end the trial."""
+        """Step the current attempt; on its last step soft-reset the env or end the trial.
+
+        Raises:
+            ValueError: ``action`` is not a finite numeric array of the action space's shape
+                (the env is not stepped).
+            RuntimeError: the trial has ended (or ``reset()`` was never called): call ``reset()``.
+        """
         if self._trial_over:
             raise RuntimeError(
                 "step() called after the trial ended (or before the first reset()): call reset()"
             )
-        action = check_action(action, self.action_space.shape)
+        action = check_action(action, self.action_space.shape).astype(
+            self.action_space.dtype, copy=False
+        )
         obs, reward, terminated, truncated, info = self.env.step(action)
         reward = float(reward) * self.reward_scales.get(self.task_name, 1.0)
         info = dict(info)
@@ -212,8 +257,9 @@ class KEpisodeMetaworld(gym.Env):
         return self.get_obs(obs, soft_reset=False), reward, ended_by_env, not ended_by_env, info
 
     def close(self) -> None:
-        """Close every env instance built so far."""
+        """Close every env instance built so far; ``reset()`` builds them again if needed."""
         for env in self._envs.values():
             env.close()
         self._envs.clear()
         self.env = None
+        self._trial_over = True

@@ -1,0 +1,96 @@
+"""Wrapper overhead per step: ``KEpisodeMetaworld.step`` vs the bare Meta-World env's ``step``.
+
+Both step the same pre-drawn actions on ML1 reach-v3 (same task, 500-step attempts: the bare env
+is reset when it truncates, the wrapper soft-resets itself at the same points). They run in
+alternating blocks of ``--block`` steps, so drift in machine load hits both alike; each pair of
+blocks gives one ratio (wrapper time / bare time) and the median ratio is reported.
+Goal: median ratio <= 1.05.
+
+    python benchmarks/bench_step_overhead.py [--blocks 30] [--block 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from types import SimpleNamespace
+
+import numpy as np
+from _common import median, print_header, spread
+
+from kmw import KEpisodeMetaworld
+from kmw.benchmarks import make_benchmark
+
+TASK = "reach-v3"
+GOAL = 1.05
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=30, help="pairs of blocks (default 30)")
+    parser.add_argument("--block", type=int, default=1000, help="steps per block (default 1000)")
+    args = parser.parse_args()
+    print_header("step overhead: KEpisodeMetaworld vs bare Meta-World env")
+
+    bench = make_benchmark(TASK, seed=0)
+    task = bench.train_tasks[0]
+    bare = bench.train_classes[TASK]()
+    bare.set_task(task)
+    bare.reset(seed=0)
+
+    one_task = SimpleNamespace(  # the same benchmark restricted to that task, so both run it
+        train_classes=bench.train_classes,
+        test_classes=bench.test_classes,
+        train_tasks=[task],
+        test_tasks=[task],
+    )
+    wrapped = KEpisodeMetaworld(one_task, "train", k_episodes=10**9, max_episode_length=500)
+    wrapped.reset(seed=0)
+
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, size=(args.block, 4)).astype(np.float32)
+
+    def run_bare() -> float:
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, term, trunc, _ = bare.step(a)
+            if term or trunc:
+                bare.reset()
+        return time.perf_counter() - t0
+
+    def run_wrapped() -> float:
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, term, trunc, _ = wrapped.step(a)
+            if term or trunc:
+                wrapped.reset()
+        return time.perf_counter() - t0
+
+    run_bare(), run_wrapped()  # warm up
+    ratios, bare_us, wrapped_us = [], [], []
+    gc.disable()
+    try:
+        for i in range(args.blocks):
+            if i % 2 == 0:  # alternate which goes first, too
+                b, w = run_bare(), run_wrapped()
+            else:
+                w, b = run_wrapped(), run_bare()
+            ratios.append(w / b)
+            bare_us.append(1e6 * b / args.block)
+            wrapped_us.append(1e6 * w / args.block)
+    finally:
+        gc.enable()
+
+    ratio = median(ratios)
+    print(f"blocks: {args.blocks} pairs x {args.block} steps, task {TASK}, random actions")
+    print(f"bare env step:      {spread(bare_us)} us/step (median [min, max])")
+    print(f"wrapper step:       {spread(wrapped_us)} us/step")
+    print(f"overhead per step:  {median(wrapped_us) - median(bare_us):.1f} us (median difference)")
+    print(f"ratio wrapper/bare: {spread(ratios)}")
+    verdict = "met" if ratio <= GOAL else f"MISSED by {100 * (ratio - GOAL):.1f} points"
+    print(f"median ratio {ratio:.3f}, goal <= {GOAL}: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

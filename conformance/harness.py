@@ -1,0 +1,241 @@
+"""Drive a candidate beside the trusted model and turn differences into contract violations.
+
+A :class:`Session` is one candidate built on a spied benchmark, with a :class:`TrialModel`
+beside it. Each ``reset``/``step`` goes to the candidate, then the model is fed the result and
+the env calls the candidate made, and every :class:`Finding` is handled for the property's
+*target* requirement:
+
+- a finding of the target raises :class:`ContractViolation` (the property fails);
+- a blocking finding of another requirement raises :class:`Blocked`: the model can no longer
+  follow the candidate, so the example stops there (that requirement has its own property);
+- other findings are ignored by this property.
+
+An exception raised by the candidate fails the target requirement with the candidate's
+traceback chained, unless the underlying env raised it (stepped past its limit or its end),
+which is a finding of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from conformance.model import ContractContext, Finding, TrialModel
+from conformance.scripted import OBS_DIM, ScriptedBenchmark
+from conformance.spy import Event, SpyBenchmark
+from conformance.strategies import TrialPlan
+from conformance.violations import ContractViolation
+
+TRACE_LINES = 40
+
+
+class Blocked(Exception):
+    """Another requirement's blocking finding stopped the example."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"[{finding.req_id}] {finding.summary}")
+        self.finding = finding
+
+
+class Rejected(Exception):
+    """The candidate rejected its constructor arguments (allowed for some of them)."""
+
+
+class CheckTally:
+    """Counts, over a property's examples, how often its target requirement was checked."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.examples = 0
+        self.checked = 0
+        self.blocked_by: dict[str, int] = {}
+
+    def not_checked_reason(self) -> str | None:
+        """``None`` when the target was checked at least once, else why not."""
+        if self.checked:
+            return None
+        why = ", ".join(f"{r} in {n} example(s)" for r, n in sorted(self.blocked_by.items()))
+        return (f"not checked: {self.target} could not be checked in any of {self.examples} "
+                f"example(s)" + (f"; blocked by {why}" if why else ""))
+
+
+def obs_dim_of(benchmark: Any) -> int:
+    """D, the underlying observation size: read from one env of the benchmark."""
+    if isinstance(getattr(benchmark, "original", benchmark), ScriptedBenchmark):
+        return OBS_DIM
+    return 39
+
+
+class Session:
+    """One candidate on one spied benchmark, checked call by call against the model."""
+
+    def __init__(
+        self,
+        candidate_factory: Callable[..., Any],
+        benchmark: Any,
+        plan: TrialPlan,
+        keys: Any,
+        target: str,
+        obs_dim: int,
+    ) -> None:
+        self.spy = SpyBenchmark(benchmark)
+        self.log = self.spy.log
+        self.plan = plan
+        self.target = target
+        self.trace: list[str] = []
+        self.split = plan.split
+        self.split_tasks = self.spy.train_tasks if plan.split == "train" else self.spy.test_tasks
+        split_classes = self.spy.train_classes if plan.split == "train" else self.spy.test_classes
+        limits = [getattr(c, "max_path_length", None) for c in split_classes.values()]
+        min_limit = min((x for x in limits if isinstance(x, int)), default=None)
+        try:
+            self.candidate = candidate_factory(self.spy, plan.split, plan.k,
+                                               max_episode_length=plan.max_len)
+        except Exception as exc:
+            if min_limit is not None and plan.max_len > min_limit:
+                raise Rejected(str(exc)) from exc
+            self._fail(f"the candidate raised at construction with valid arguments: "
+                       f"{type(exc).__name__}: {exc}", exc=exc)
+        self.log.take()
+        if plan.reward_scales:
+            self.candidate.reward_scales = dict(plan.reward_scales)
+        self.model = TrialModel(ContractContext(
+            k=plan.k, max_len=plan.max_len, split=plan.split, obs_dim=obs_dim,
+            observation_space=getattr(self.candidate, "observation_space", None),
+            keys=keys, split_tasks=self.split_tasks, split_classes=dict(split_classes)))
+        self.trace.append(f"Candidate(benchmark, split={plan.split!r}, k_episodes={plan.k}, "
+                          f"max_episode_length={plan.max_len})"
+                          + (f"; reward_scales={plan.reward_scales}" if plan.reward_scales else ""))
+        self.steps_in_trial = 0
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        m = self.model
+        if not m.in_trial:
+            return "before the first reset()"
+        return (f"trial step {m.trial_steps} (attempt {m.attempt}, step {m.t} of it; "
+                f"k={m.ctx.k}, max_episode_length={m.ctx.max_len})")
+
+    def _fail(self, summary: str, *, expected: Any = None, got: Any = None,
+              req: str | None = None, exc: BaseException | None = None) -> None:
+        violation = ContractViolation(
+            req or self.target, summary, expected=expected, got=got,
+            where=self._where() if hasattr(self, "model") else "construction",
+            trace="\n".join(self.trace[-TRACE_LINES:]))
+        if exc is not None:
+            raise violation from exc
+        raise violation
+
+    def _handle(self, findings: list[Finding]) -> None:
+        for f in findings:
+            if f.req_id == self.target:
+                self._fail(f.summary, expected=f.expected, got=f.got)
+        for f in findings:
+            if f.blocking:
+                raise Blocked(f)
+
+    def _env_error(self, events: list[Event], exc: BaseException) -> None:
+        errors = [e for e in events if e.kind == "error"]
+        if not errors:
+            self._fail(f"the candidate raised {type(exc).__name__}: {exc}", exc=exc)
+        e = errors[0]
+        past_limit = e.limit is not None and e.path_length is not None and e.path_length >= e.limit
+        if past_limit and e.limit < self.plan.max_len:
+            req = "KMW-EPL-2"
+            summary = (f"the candidate stepped the env past its own limit "
+                       f"(max_path_length={e.limit}) and it raised: {exc}")
+        elif past_limit:
+            req = "KMW-EPL-1"
+            summary = f"the candidate stepped the env past max_episode_length and it raised: {exc}"
+        else:
+            req = "KMW-ATT-1"
+            summary = f"the env raised during {e.call}() (stepped after its end?): {exc}"
+        finding = Finding(req, summary)
+        self.model.checked.add(req)
+        if req == self.target:
+            self._fail(summary, exc=exc)
+        raise Blocked(finding)
+
+    # -- driving ------------------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> Any:
+        """``candidate.reset(seed=seed)``, checked."""
+        try:
+            result = self.candidate.reset(seed=seed)
+        except Exception as exc:
+            self._env_error(self.log.take(), exc)
+        events = self.log.take()
+        findings = self.model.on_reset(result, events, self.candidate)
+        obs = result[0] if isinstance(result, tuple) and result else result
+        self.trace.append(f"reset(seed={seed}) -> task {self._task_label()}, "
+                          f"obs {_describe_obs(obs)}")
+        self.steps_in_trial = 0
+        self._handle(findings)
+        return result
+
+    def step(self, action: np.ndarray) -> Any:
+        """``candidate.step(action)``, checked."""
+        m = self.model
+        attempt, t = m.attempt, m.t + 1
+        try:
+            result = self.candidate.step(action)
+        except Exception as exc:
+            self._env_error(self.log.take(), exc)
+        events = self.log.take()
+        findings = self.model.on_step(result, events, self.candidate)
+        self.steps_in_trial += 1
+        self.trace.append(_describe_step(self.steps_in_trial, attempt, t, events, result))
+        self._handle(findings)
+        return result
+
+    def run_trial(self, seed: int | None, cut: int | None = None, action_offset: int = 0) -> int:
+        """Reset and step until the model says the trial is over (or ``cut`` steps); steps run."""
+        self.reset(seed)
+        limit = self.plan.k * self.plan.max_len + 1
+        n = 0
+        while not self.model.trial_over and n < limit and (cut is None or n < cut):
+            result = self.step(self.plan.action(action_offset + n))
+            n += 1
+            if isinstance(result, tuple) and len(result) == 5 and (result[2] or result[3]):
+                break
+        return n
+
+    def _task_label(self) -> str:
+        task = self.model.task
+        uid = getattr(task, "uid", None)
+        from conformance.scripted import decode_task
+        spec = decode_task(task)
+        if spec is not None:
+            uid = spec.uid
+        return f"{self.model.task_name}" + (f"#{uid}" if uid is not None else "")
+
+
+def _describe_obs(obs: Any) -> str:
+    try:
+        arr = np.asarray(obs, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return repr(obs)[:60]
+    if arr.size == 0:
+        return "[]"
+    return f"[{', '.join(f'{v:g}' for v in arr[:3])}, ..., flag={arr[-1]:g}]"
+
+
+def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: Any) -> str:
+    env = ", ".join(
+        f"env.{e.kind}" + (f"(r={e.reward:g}{', term' if e.terminated else ''}"
+                           f"{', trunc' if e.truncated else ''}"
+                           f"{', success' if e.info.get('success') else ''})"
+                           if e.kind == "step" else "")
+        for e in events)
+    if isinstance(result, tuple) and len(result) == 5:
+        obs, r, term, trunc, info = result
+        logged = {k: v for k, v in info.items() if "AMAGO_LOG_METRIC" in str(k)} \
+            if isinstance(info, dict) else info
+        out = (f"-> r={r}, terminated={term}, truncated={trunc}, obs {_describe_obs(obs)}"
+               + (f", logged {logged}" if logged else ""))
+    else:
+        out = f"-> {result!r:.80}"
+    return f"step {n} (model: attempt {attempt}, step {t}): [{env}] {out}"

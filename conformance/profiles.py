@@ -1,0 +1,74 @@
+"""Hypothesis settings profiles for the conformance suite, and the per-candidate example database.
+
+Profiles (select with ``--hypothesis-profile``; all have ``deadline=None`` and suppress the
+too_slow, data_too_large, filter_too_much and function_scoped_fixture health checks, and skip
+hypothesis's slow ``explain`` phase):
+
+- ``kmw-dev``: 20 examples per property, fast local runs (the default without ``CI``);
+- ``kmw-ci``: 30 examples, ``derandomize=True`` (same examples every run, no database),
+  ``print_blob=True`` (the default when the ``CI`` environment variable is set);
+- ``kmw-thorough``: 500 examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+DEV, CI, THOROUGH = "kmw-dev", "kmw-ci", "kmw-thorough"
+PROFILES = (DEV, CI, THOROUGH)
+
+_SUPPRESSED = tuple(
+    getattr(HealthCheck, name)
+    for name in ("too_slow", "data_too_large", "filter_too_much", "function_scoped_fixture")
+    if hasattr(HealthCheck, name)
+)
+
+
+def register_profiles() -> None:
+    """Register ``kmw-dev``, ``kmw-ci`` and ``kmw-thorough`` with hypothesis (idempotent)."""
+    # No explain phase: it re-runs the failing example under sys.settrace, which is slow for
+    # properties that step whole trials.
+    phases = tuple(p for p in Phase if p is not Phase.explain)
+    common = {"deadline": None, "suppress_health_check": _SUPPRESSED, "phases": phases}
+    settings.register_profile(DEV, max_examples=20, **common)
+    settings.register_profile(CI, max_examples=30, derandomize=True, print_blob=True, **common)
+    settings.register_profile(THOROUGH, max_examples=500, **common)
+
+
+def default_profile(environ: dict[str, str] | None = None) -> str:
+    """``kmw-ci`` when the ``CI`` environment variable is set (non-empty), else ``kmw-dev``."""
+    env = os.environ if environ is None else environ
+    return CI if env.get("CI") else DEV
+
+
+def database_dir(rootdir: Path, impl: str, *variant: str) -> Path:
+    """``<rootdir>/.hypothesis/kmw/<sanitised impl>-<short hash>`` for one candidate.
+
+    The hash covers ``impl`` and ``variant`` (backend, env API, ...) so examples found against
+    one candidate or setup are not replayed against another.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", impl).strip("._")[:60] or "impl"
+    digest = hashlib.sha256("\x00".join((impl, *variant)).encode()).hexdigest()[:10]
+    return rootdir / ".hypothesis" / "kmw" / f"{safe}-{digest}"
+
+
+def use_candidate_database(path: Path) -> str | None:
+    """Load a copy of the current profile whose database is a directory database at ``path``.
+
+    Nothing happens when the current profile has no database (``database=None``, e.g. the
+    derandomized ``kmw-ci``). Returns the name of the profile loaded, or ``None``.
+    """
+    current = settings.get_current_profile_name()
+    base = settings.get_profile(current)
+    if base.database is None or base.derandomize:
+        return None
+    name = f"{current}+kmw-db"
+    settings.register_profile(name, parent=base, database=DirectoryBasedExampleDatabase(path))
+    settings.load_profile(name)
+    return name

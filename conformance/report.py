@@ -1,0 +1,169 @@
+"""Merge per-test verdicts into per-requirement outcomes, and write the JSON report.
+
+``Aggregator.add`` takes the verdicts one test report carries (under xdist they reach the
+controller in ``report.user_properties``); ``Aggregator.requirements()`` gives every SPEC
+requirement its outcome: the highest-ranked outcome of its verdicts (fail > expected-failure >
+should-finding > pass > not-checked), or not-checked when no test gave it a verdict.
+``write_json_atomic`` writes through a temporary file in the target's directory and
+``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from conformance.spec import Requirement
+from conformance.verdicts import NOT_CHECKED, OUTCOMES, RANK, Verdict
+
+#: ``user_properties`` name under which a test report carries its verdicts (a JSON string).
+PROPERTY = "kmw_verdicts"
+
+#: Distributions whose versions the report records.
+VERSIONED = ("pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco", "pytest-xdist")
+
+
+def encode(test: str, verdicts: Iterable[Verdict]) -> tuple[str, str]:
+    """The ``user_properties`` entry carrying ``verdicts`` of the test named ``test``."""
+    return PROPERTY, json.dumps({"test": test, "verdicts": [v.to_json() for v in verdicts]})
+
+
+def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[Verdict]]]:
+    """Every ``(test, verdicts)`` carried in a report's ``user_properties``."""
+    out = []
+    for name, value in user_properties:
+        if name != PROPERTY:
+            continue
+        data = json.loads(value)
+        out.append((data["test"], [Verdict.from_json(v) for v in data["verdicts"]]))
+    return out
+
+
+class Aggregator:
+    """Collects verdicts of all tests and merges them per requirement."""
+
+    def __init__(self, spec: Mapping[str, Requirement]) -> None:
+        self.spec = spec
+        self._verdicts: dict[str, list[tuple[str, Verdict]]] = {rid: [] for rid in spec}
+
+    def add(self, test: str, verdicts: Iterable[Verdict]) -> None:
+        for v in verdicts:
+            self._verdicts.setdefault(v.req_id, []).append((test, v))
+
+    def add_user_properties(self, user_properties: Iterable[tuple[str, Any]]) -> None:
+        for test, verdicts in decode(user_properties):
+            self.add(test, verdicts)
+
+    def requirement(self, rid: str) -> dict[str, Any]:
+        """The report entry of requirement ``rid``."""
+        level = self.spec[rid].level if rid in self.spec else "UNKNOWN"
+        got = self._verdicts.get(rid, [])
+        tests = sorted({t for t, _ in got})
+        if not got:
+            return {
+                "level": level,
+                "outcome": NOT_CHECKED,
+                "tests": [],
+                "failing_example": None,
+                "reason": "no test marked with this requirement was collected and run",
+            }
+        outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
+        winners = [(t, v) for t, v in got if v.outcome == outcome]
+        reasons = list(dict.fromkeys(f"{v.reason}" for _, v in winners if v.reason))
+        examples = [f"{t}:\n{v.failing_example}" for t, v in winners if v.failing_example]
+        return {
+            "level": level,
+            "outcome": outcome,
+            "tests": tests,
+            "failing_example": "\n\n".join(examples) if examples else None,
+            "reason": "; ".join(reasons) if reasons else None,
+        }
+
+    def requirements(self) -> dict[str, dict[str, Any]]:
+        """Every requirement's entry: SPEC's in table order, then any unknown IDs seen."""
+        ids = list(self.spec) + sorted(set(self._verdicts) - set(self.spec))
+        return {rid: self.requirement(rid) for rid in ids}
+
+    def findings(self) -> list[tuple[str, str, Verdict]]:
+        """``(req_id, test, verdict)`` for every SHOULD finding."""
+        return [
+            (rid, t, v)
+            for rid, got in self._verdicts.items()
+            for t, v in got
+            if v.outcome == "should-finding"
+        ]
+
+
+def summary(requirements: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Count of requirements per outcome."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for entry in requirements.values():
+        counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
+    return counts
+
+
+def versions() -> dict[str, str | None]:
+    """Python's and the dependencies' versions (``None`` for one not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def plugin_version() -> str:
+    """The installed plugin's version (the ``kmw`` distribution's)."""
+    try:
+        return metadata.version("kmw")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def build_report(
+    *,
+    aggregator: Aggregator,
+    contract_version: int,
+    plugin_version: str,
+    candidate: str,
+    options: Mapping[str, Any],
+    exit_status: int,
+) -> dict[str, Any]:
+    """The report as a JSON-able dict (schema: docs/plugin.md)."""
+    reqs = aggregator.requirements()
+    return {
+        "contract_version": contract_version,
+        "plugin_version": plugin_version,
+        "candidate": candidate,
+        "options": dict(options),
+        "versions": versions(),
+        "requirements": reqs,
+        "summary": summary(reqs),
+        "exit_status": exit_status,
+    }
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (temp file in the same dir + ``os.replace``)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target

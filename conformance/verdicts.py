@@ -1,0 +1,196 @@
+"""Per-test verdicts: what one test's result says about each requirement it is marked with.
+
+A test marked ``@pytest.mark.kmw_requirement("KMW-A-1", ...)`` gives every requirement it
+names one of the outcomes ``pass``, ``fail``, ``should-finding``, ``expected-failure``,
+``not-checked``. ``decide_failure`` turns a failing test's exception into verdicts and into the
+outcome pytest should show for the test:
+
+- a ``ContractViolation`` whose ``req_id`` is listed in the xfail file -> expected-failure
+  (test shown xfailed);
+- one whose ``req_id`` is a SHOULD requirement, without ``--kmw-strict`` -> should-finding
+  (test shown passed, unless something else failed too);
+- one whose ``req_id`` is among the marks -> fails exactly that requirement; otherwise, and for
+  any other exception, every marked requirement fails (an exception that is not a
+  ``ContractViolation`` counts as the expected failure when a marked requirement is listed).
+
+Requirements a failing test marks but did not reach are not-checked for that test; another test
+may still check them (``conformance.report`` merges the verdicts of all tests).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import pytest
+
+from conformance.spec import Requirement
+from conformance.timeouts import KmwTimeout
+from conformance.violations import ContractViolation
+
+if sys.version_info >= (3, 11):
+    _Group = BaseExceptionGroup
+else:  # pragma: no cover - hypothesis depends on the backport there
+    from exceptiongroup import BaseExceptionGroup as _Group
+
+PASS, FAIL, SHOULD_FINDING, EXPECTED_FAILURE, NOT_CHECKED = (
+    "pass",
+    "fail",
+    "should-finding",
+    "expected-failure",
+    "not-checked",
+)
+#: Every outcome, in the order the report's summary lists them.
+OUTCOMES = (PASS, FAIL, SHOULD_FINDING, EXPECTED_FAILURE, NOT_CHECKED)
+#: When tests disagree about a requirement, the outcome with the highest rank wins.
+RANK = {NOT_CHECKED: 0, PASS: 1, SHOULD_FINDING: 2, EXPECTED_FAILURE: 3, FAIL: 4}
+
+#: Longest failing-example text kept in a verdict (head and tail are kept).
+MAX_TEXT = 6000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one test says about one requirement."""
+
+    req_id: str
+    outcome: str
+    reason: str | None = None
+    failing_example: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str | None]) -> Verdict:
+        return cls(
+            req_id=str(data["req_id"]),
+            outcome=str(data["outcome"]),
+            reason=data.get("reason"),
+            failing_example=data.get("failing_example"),
+        )
+
+
+@dataclass
+class Decision:
+    """The displayed outcome of a failing test (``"failed"``, ``"xfailed"`` or ``"passed"``)
+    and its verdicts; ``xfail_reason`` is set for ``"xfailed"``."""
+
+    shown: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    xfail_reason: str | None = None
+
+    @property
+    def findings(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.outcome == SHOULD_FINDING]
+
+
+def trim(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to about ``limit`` characters, keeping its start and (longer) end."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    tail = limit - head
+    return f"{text[:head]}\n... [{len(text) - limit} characters trimmed] ...\n{text[-tail:]}"
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc`` (flattening exception groups, as hypothesis raises them)."""
+    if isinstance(exc, _Group):
+        out: list[BaseException] = []
+        for inner in exc.exceptions:
+            out.extend(leaves(inner))
+        return out
+    return [exc]
+
+
+def describe(exc: BaseException) -> str:
+    """``exc``'s message with its notes (hypothesis's falsifying example, reproduction blob)."""
+    if isinstance(exc, ContractViolation):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    notes = [str(n) for n in getattr(exc, "__notes__", ()) or ()]
+    return trim("\n".join([text, *notes]))
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, KmwTimeout):
+        return str(exc)
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc.msg)  # pytest.fail(msg), e.g. --kmw-timeout
+    return f"the test raised {type(exc).__name__}"
+
+
+def decide_failure(
+    reqs: Sequence[str],
+    exc: BaseException,
+    spec: Mapping[str, Requirement],
+    xfails: Mapping[str, str],
+    strict: bool,
+    failure_text: str,
+) -> Decision:
+    """Verdicts for a test marked ``reqs`` whose body raised ``exc``.
+
+    ``xfails`` maps requirement IDs to the xfail file's reasons; ``failure_text`` is pytest's
+    rendering of the failure (used for exceptions that are not ``ContractViolation``s).
+    """
+    hard: dict[str, Verdict] = {}
+    expected: dict[str, Verdict] = {}
+    findings: dict[str, Verdict] = {}
+    listed_marks = [r for r in reqs if r in xfails]
+    for leaf in leaves(exc):
+        if isinstance(leaf, ContractViolation):
+            rid = leaf.req_id
+            text = describe(leaf)
+            if rid in xfails:
+                expected.setdefault(rid, Verdict(rid, EXPECTED_FAILURE, xfails[rid], text))
+            elif rid in spec and spec[rid].is_should and not strict:
+                findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text))
+            elif rid in reqs:
+                hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}", text))
+            else:
+                why = f"the test raised a violation of {rid}, which it is not marked with"
+                for r in reqs:
+                    hard.setdefault(r, Verdict(r, FAIL, why, text))
+        elif listed_marks:
+            for r in listed_marks:
+                expected.setdefault(r, Verdict(r, EXPECTED_FAILURE, xfails[r], trim(failure_text)))
+        else:
+            why = _why(leaf)
+            for r in reqs:
+                hard.setdefault(r, Verdict(r, FAIL, why, trim(failure_text)))
+
+    verdicts = [*hard.values(), *expected.values(), *findings.values()]
+    decided = {v.req_id for v in verdicts}
+    if hard:
+        shown, stopped_by = "failed", next(iter(hard))
+    elif expected:
+        shown, stopped_by = "xfailed", next(iter(expected))
+    else:
+        shown, stopped_by = "passed", next(iter(findings))
+    for r in reqs:
+        if r not in decided:
+            verdicts.append(Verdict(r, NOT_CHECKED, f"not reached: the test stopped at {stopped_by}"))
+    xfail_reason = None
+    if shown == "xfailed":
+        xfail_reason = "; ".join(f"{v.req_id}: {v.reason}" for v in expected.values())
+    return Decision(shown, verdicts, xfail_reason)
+
+
+def decide_pass(reqs: Sequence[str], xfails: Mapping[str, str]) -> list[Verdict]:
+    """Verdicts for a test marked ``reqs`` whose body passed: a listed requirement is a stale
+    xfail entry (a failure), every other one passes."""
+    out = []
+    for r in reqs:
+        if r in xfails:
+            out.append(Verdict(r, FAIL, f"stale xfail entry: the test passed ({xfails[r]})"))
+        else:
+            out.append(Verdict(r, PASS))
+    return out
+
+
+def uniform(reqs: Sequence[str], outcome: str, reason: str | None, text: str | None = None) -> list[Verdict]:
+    """The same verdict for every requirement in ``reqs``."""
+    return [Verdict(r, outcome, reason, text) for r in reqs]

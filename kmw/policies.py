@@ -1,0 +1,195 @@
+"""Policies for ``kmw run``: ``random``, ``expert`` (Meta-World's scripted oracle) or a callable.
+
+Every policy acts on one observation of the k-episode wrapper at a time (shape ``(D + 1,)``:
+the Meta-World observation, then the soft-reset flag) and returns one action. ``act`` also
+receives the current task's class name and its true goal position, which only the expert uses.
+
+The ML benchmarks hide the goal: the last 3 entries of their observation are zeros. Meta-World's
+scripted policies (``metaworld.policies``) read the goal from there, so the ``expert`` is an
+*oracle*: it is handed each task's true goal (the underlying env's ``_get_pos_goal()``, i.e.
+``_target_pos``) and writes it into those 3 entries before asking the scripted policy. Its
+success rates are therefore an upper reference, not what a meta-learner could reach.
+
+:class:`TaskInfo` is the gymnasium wrapper that carries the task name and goal from the env
+(possibly in a worker process of a vector env) to the policy, through ``info``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+#: ``info`` key holding the current trial's task (class) name, set by :class:`TaskInfo`.
+TASK_KEY = "kmw_task"
+#: ``info`` key holding the current task's true goal position (3 floats), set by :class:`TaskInfo`.
+GOAL_KEY = "kmw_goal"
+
+BUILTIN_POLICIES = ("random", "expert")
+
+
+class PolicyError(ValueError):
+    """A policy name that cannot be resolved, or a policy that returned an unusable action."""
+
+
+class Policy(Protocol):
+    """What ``kmw run`` needs of a policy."""
+
+    #: Name shown in the output.
+    name: str
+    #: True if the policy is given the true goal (results are an oracle's, not a learner's).
+    oracle: bool
+
+    def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> Any:
+        """The action for one wrapper observation of the task ``task_name`` with goal ``goal``."""
+        ...
+
+
+class RandomPolicy:
+    """Uniform actions over the action space's bounds, from a seeded generator."""
+
+    oracle = False
+
+    def __init__(self, action_space: gym.spaces.Box, seed: int | None = None) -> None:
+        self.name = "random"
+        self._low = np.asarray(action_space.low, dtype=np.float64)
+        self._high = np.asarray(action_space.high, dtype=np.float64)
+        self._dtype = action_space.dtype
+        self._rng = np.random.default_rng(seed)
+
+    def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> np.ndarray:
+        return self._rng.uniform(self._low, self._high).astype(self._dtype)
+
+
+class ExpertPolicy:
+    """Meta-World's scripted policy for each task, handed the task's true goal (an oracle).
+
+    The wrapper's observation minus its flag, with the last 3 entries replaced by ``goal``, is
+    what the scripted policy would see in a goal-observable Meta-World env.
+    """
+
+    oracle = True
+
+    def __init__(self) -> None:
+        from metaworld.policies import ENV_POLICY_MAP  # imported lazily: 50 modules
+
+        self.name = "expert"
+        self._classes: dict[str, Any] = dict(ENV_POLICY_MAP)
+        self._policies: dict[str, Any] = {}
+
+    def _policy_for(self, task_name: str) -> Any:
+        policy = self._policies.get(task_name)
+        if policy is None:
+            cls = self._classes.get(task_name)
+            if cls is None:
+                raise PolicyError(f"Meta-World has no scripted (expert) policy for {task_name!r}")
+            policy = self._policies[task_name] = cls()
+        return policy
+
+    def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> np.ndarray:
+        if task_name is None or goal is None:
+            raise PolicyError("the expert needs the task name and goal (run envs under TaskInfo)")
+        full = np.array(obs[:-1], dtype=np.float64)  # drop the soft-reset flag
+        full[-3:] = goal
+        with warnings.catch_warnings():  # "Constant(s) may be too high": the env clips anyway
+            warnings.simplefilter("ignore", UserWarning)
+            return np.asarray(self._policy_for(task_name).get_action(full))
+
+
+class CallablePolicy:
+    """A user callable ``policy(obs) -> action``, given the wrapper's observation unchanged."""
+
+    oracle = False
+
+    def __init__(self, fn: Callable[[np.ndarray], Any], name: str) -> None:
+        self._fn = fn
+        self.name = name
+
+    def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> Any:
+        return self._fn(obs)
+
+
+def import_callable(path: str) -> Callable[..., Any]:
+    """The object at ``"package.module.attr"`` (or ``"package.module:attr"``); must be callable."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise PolicyError(
+            f"unknown policy {path!r}: expected {', '.join(map(repr, BUILTIN_POLICIES))} "
+            "or a DOTTED.PATH to a callable policy(obs) -> action (e.g. mypkg.policies.act)"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise PolicyError(
+            f"cannot import module {module_name!r} for policy {path!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise PolicyError(f"policy {path!r}: module {module_name!r} has no {attr!r}") from None
+    if not callable(obj):
+        raise PolicyError(f"policy {path!r} is a {type(obj).__name__}, expected a callable")
+    return obj
+
+
+def load_policy(spec: str, action_space: gym.spaces.Box, seed: int | None = None) -> Policy:
+    """The policy named ``spec``: ``"random"``, ``"expert"`` or a dotted path to a callable."""
+    if spec == "random":
+        return RandomPolicy(action_space, seed)
+    if spec == "expert":
+        return ExpertPolicy()
+    return CallablePolicy(import_callable(spec), spec)
+
+
+def check_policy_action(action: Any, space: gym.spaces.Box, policy_name: str) -> np.ndarray:
+    """``action`` as an array of the action space's shape and dtype, else ``PolicyError``."""
+    try:
+        arr = np.asarray(action, dtype=space.dtype)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(
+            f"policy {policy_name!r} returned {action!r}, expected a numeric array of shape "
+            f"{space.shape}"
+        ) from exc
+    if arr.shape != space.shape:
+        raise PolicyError(
+            f"policy {policy_name!r} returned an action of shape {arr.shape}, expected shape "
+            f"{space.shape} (action space {space})"
+        )
+    if not np.isfinite(arr).all():
+        raise PolicyError(f"policy {policy_name!r} returned a non-finite action {arr.tolist()}")
+    return arr
+
+
+class TaskInfo(gym.Wrapper):
+    """Adds the trial's task name and true goal to ``info`` when they can change.
+
+    Wraps a :class:`kmw.KEpisodeMetaworld`: on ``reset()`` and on every step whose observation
+    starts a new attempt (soft-reset flag 1.0) ``info`` gets ``"kmw_task"`` and ``"kmw_goal"``;
+    other steps are passed through untouched, so the cost is a flag check per step.
+    """
+
+    _flag_index: ClassVar[int] = -1
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        return obs, self._with_task(info)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if obs[self._flag_index] == 1.0:
+            info = self._with_task(info)
+        return obs, reward, terminated, truncated, info
+
+    def _with_task(self, info: dict[str, Any]) -> dict[str, Any]:
+        kmw_env = self.env.unwrapped
+        info = dict(info)
+        info[TASK_KEY] = kmw_env.task_name
+        info[GOAL_KEY] = np.array(kmw_env.env._get_pos_goal(), dtype=np.float64)
+        return info

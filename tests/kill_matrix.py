@@ -1,0 +1,319 @@
+"""The kill matrix: the conformance suite run on every mutant and every correct variant.
+
+Run as a script from the repository root::
+
+    python tests/kill_matrix.py [--json PATH] [--jobs 2] [--only NAME ...]
+
+Each candidate is checked in its own ``python -m pytest --kmw-impl=<candidate> --kmw-report=...``
+subprocess (cwd = repository root, ``PYTHONPATH`` = repository root), exactly as a user would
+check a wrapper. A *mutant* (``tests/mutants/``) is **caught** when the MUST requirements it
+declares in ``BREAKS`` are exactly the ones that fail, its declared SHOULD requirements show as
+SHOULD findings and nothing else does, and the run exits non-zero if it breaks a MUST. A
+*variant* (``tests/correct_variants/``) and the *control* (``tests/mutants/_base.py``, the
+reference split into hooks) **pass** when the run exits 0 with no failure and no SHOULD finding.
+
+The script prints a table mutant x requirement (``X`` declared and caught, ``m`` declared but
+missed, ``+`` failed but not declared, ``s``/``S?`` the same for SHOULD findings, ``-`` not
+checked), the kill rate (mutants caught exactly as declared / mutants) and each variant's status.
+``--json`` writes every candidate's JSON report (the plugin's ``--kmw-report`` shape) with the
+verdict added under ``"kill_matrix"``. It is importable: ``tests/test_mutants.py`` uses
+:func:`candidates`, :func:`run_candidate` and :func:`judge`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``tests.*`` and ``conformance`` importable
+    sys.path.insert(0, str(ROOT))
+
+from conformance.spec import load_spec  # noqa: E402
+
+#: Set in the environment of every suite subprocess, so tests/test_mutants.py never recurses.
+INNER_RUN_ENV = "KMW_KILL_MATRIX_INNER"
+#: The hypothesis profile the suite runs with (the lead tunes its example counts).
+DEFAULT_PROFILE = "kmw-ci"
+#: A smaller profile for iterating on mutants (registered by ``tests/mutants/_quick_profile.py``).
+QUICK_PROFILE = "kmw-quick"
+#: Outcomes of the plugin's report.
+PASS, FAIL, SHOULD_FINDING, NOT_CHECKED = "pass", "fail", "should-finding", "not-checked"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One wrapper the suite is run on.
+
+    ``kind`` is ``"mutant"``, ``"variant"`` or ``"control"``; ``impl`` its ``--kmw-impl``;
+    ``breaks`` the requirement IDs it declares broken (empty for variants and the control);
+    ``options`` extra pytest options; ``not_checked`` IDs that must come out not checked.
+    """
+
+    kind: str
+    name: str
+    impl: str
+    doc: str
+    breaks: frozenset[str] = frozenset()
+    options: tuple[str, ...] = ()
+    not_checked: frozenset[str] = frozenset()
+
+
+@dataclass
+class RunResult:
+    """What one suite run produced: its exit status, per-requirement outcomes and report."""
+
+    candidate: Candidate
+    exit_status: int
+    seconds: float
+    outcomes: dict[str, str]
+    report: dict[str, Any] | None
+    output_tail: str
+
+    @property
+    def failed_tests(self) -> list[str]:
+        """The ``FAILED``/``ERROR`` lines of pytest's short summary."""
+        return [ln for ln in self.output_tail.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+
+
+@dataclass
+class Verdict:
+    """A run judged against its candidate's declaration."""
+
+    name: str
+    kind: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+
+def _load(module: str) -> Any:
+    return importlib.import_module(module)
+
+
+def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
+    """Every mutant, the control and every correct variant (or those named in ``only``)."""
+    from tests import correct_variants, mutants
+
+    wanted = set(only) if only else None
+    out: list[Candidate] = []
+    modules = [("control", f"tests.mutants.{mutants.CONTROL}")]
+    modules += [("mutant", f"tests.mutants.{n}") for n in mutants.mutant_names()]
+    modules += [("variant", f"tests.correct_variants.{n}") for n in correct_variants.variant_names()]
+    for kind, module in modules:
+        name = module.rsplit(".", 1)[1]
+        if wanted is not None and name not in wanted:
+            continue
+        mod = _load(module)
+        doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
+        out.append(
+            Candidate(
+                kind=kind,
+                name=name,
+                impl=f"{module}.Wrapper",
+                doc=doc,
+                breaks=frozenset(getattr(mod, "BREAKS", frozenset())),
+                options=tuple(getattr(mod, "OPTIONS", ())),
+                not_checked=frozenset(getattr(mod, "NOT_CHECKED", frozenset())),
+            )
+        )
+    if wanted is not None and len(out) != len(wanted):
+        known = {c.name for c in out}
+        raise SystemExit(f"unknown candidates: {sorted(wanted - known)}")
+    return out
+
+
+def suite_command(
+    candidate: Candidate, report: Path, profile: str | None = DEFAULT_PROFILE
+) -> list[str]:
+    """The pytest command line that checks ``candidate`` and writes its report to ``report``."""
+    cmd = [
+        sys.executable, "-m", "pytest",
+        f"--kmw-impl={candidate.impl}",
+        "-p", "no:cacheprovider",
+        "-p", "no:xdist",
+        f"--kmw-report={report}",
+        "-q", "--no-header", "-rfE",
+    ]
+    if profile == QUICK_PROFILE:
+        cmd += ["-p", "tests.mutants._quick_profile"]
+    if profile:
+        cmd.append(f"--hypothesis-profile={profile}")
+    return cmd + list(candidate.options)
+
+
+def run_candidate(
+    candidate: Candidate, profile: str | None = DEFAULT_PROFILE, workdir: Path | None = None
+) -> RunResult:
+    """Run the conformance suite on ``candidate`` in a subprocess and read its report."""
+    tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kmw-kill-"))
+    report_path = tmp / f"{candidate.kind}-{candidate.name}.json"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env[INNER_RUN_ENV] = "1"
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("PYTEST_ADDOPTS", None)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        suite_command(candidate, report_path, profile),
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - start
+    report = None
+    if report_path.exists():
+        report = json.loads(report_path.read_text())
+    outcomes = {rid: r["outcome"] for rid, r in (report or {}).get("requirements", {}).items()}
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-80:])
+    return RunResult(candidate, proc.returncode, seconds, outcomes, report, tail)
+
+
+def levels() -> dict[str, str]:
+    """Every requirement ID of SPEC.md with its level, in table order."""
+    return {rid: r.level for rid, r in load_spec().items()}
+
+
+def judge(result: RunResult, spec_levels: dict[str, str] | None = None) -> Verdict:
+    """Compare a run with its candidate's declaration (see the module docstring)."""
+    lv = spec_levels or levels()
+    c = result.candidate
+    v = Verdict(c.name, c.kind, ok=True)
+    if result.report is None:
+        v.ok = False
+        v.problems.append(f"no report written (exit {result.exit_status}):\n{result.output_tail}")
+        return v
+    unknown = sorted(c.breaks - set(lv))
+    if unknown:
+        v.problems.append(f"BREAKS names unknown requirement IDs {unknown}")
+    failed = {r for r, o in result.outcomes.items() if o == FAIL}
+    found = {r for r, o in result.outcomes.items() if o == SHOULD_FINDING}
+    want_fail = {r for r in c.breaks if lv.get(r) == "MUST"}
+    want_found = {r for r in c.breaks if lv.get(r) == "SHOULD"}
+    v.missed = sorted((want_fail - failed) | (want_found - found))
+    v.unexpected = sorted((failed - want_fail) | (found - want_found))
+    if v.missed:
+        v.problems.append("declared but not caught: " + ", ".join(
+            f"{r} ({result.outcomes.get(r, 'absent')})" for r in v.missed))
+    if v.unexpected:
+        v.problems.append("caught but not declared: " + ", ".join(
+            f"{r} ({result.outcomes[r]})" for r in v.unexpected))
+    should_exit_nonzero = bool(want_fail)
+    if should_exit_nonzero != (result.exit_status != 0):
+        v.problems.append(f"exit status {result.exit_status}, expected "
+                          f"{'non-zero' if should_exit_nonzero else 0}"
+                          + "".join(f"\n    {ln}" for ln in result.failed_tests))
+    wrong_nc = sorted(r for r in c.not_checked if result.outcomes.get(r) != NOT_CHECKED)
+    if wrong_nc:
+        v.problems.append("expected not checked: " + ", ".join(
+            f"{r} ({result.outcomes.get(r, 'absent')})" for r in wrong_nc))
+    v.ok = not v.problems
+    return v
+
+
+_CELL = {
+    (True, FAIL): "X", (True, SHOULD_FINDING): "s", (False, FAIL): "+",
+    (False, SHOULD_FINDING): "S?", (False, NOT_CHECKED): "-", (True, NOT_CHECKED): "m-",
+}
+
+
+def _cell(declared: bool, outcome: str) -> str:
+    if (declared, outcome) in _CELL:
+        return _CELL[(declared, outcome)]
+    return "m" if declared else "."
+
+
+def format_matrix(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> str:
+    """The kill matrix as a Markdown table plus the kill rate and the variants' status."""
+    lv = levels()
+    ids = list(lv)
+    short = [r.removeprefix("KMW-") for r in ids]
+    lines = ["| candidate | " + " | ".join(short) + " | caught |",
+             "|---|" + "---|" * len(ids) + "---|"]
+    mutants = [(r, v) for r, v in zip(results, verdicts) if r.candidate.kind == "mutant"]
+    for r, v in mutants:
+        cells = [_cell(rid in r.candidate.breaks, r.outcomes.get(rid, "?")) for rid in ids]
+        lines.append(f"| {r.candidate.name} | " + " | ".join(cells) + f" | {'yes' if v.ok else 'NO'} |")
+    caught = sum(v.ok for _, v in mutants)
+    lines.append("")
+    if mutants:
+        lines.append(f"Kill rate: {caught}/{len(mutants)} mutants caught exactly as declared "
+                     f"({100.0 * caught / len(mutants):.0f}%).")
+    lines.append("")
+    for r, v in zip(results, verdicts):
+        if r.candidate.kind != "mutant":
+            status = "passes" if v.ok else "FLAGGED: " + "; ".join(v.problems)
+            lines.append(f"- {r.candidate.kind} `{r.candidate.name}`: {status}")
+    misses = [(r, v) for r, v in mutants if not v.ok]
+    if misses:
+        lines.append("")
+        lines.append("Mutants not caught exactly as declared:")
+        for r, v in misses:
+            lines.append(f"- `{r.candidate.name}`: " + "; ".join(v.problems))
+    lines.append("")
+    lines.append("Legend: X declared MUST failed; s declared SHOULD finding; + failed, not "
+                 "declared; S? SHOULD finding, not declared; m declared, missed "
+                 "(m- missed as not checked); - not checked; . passed.")
+    return "\n".join(lines)
+
+
+def run_all(
+    cands: Sequence[Candidate], jobs: int = 2, profile: str | None = DEFAULT_PROFILE,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Run the suite on every candidate, ``jobs`` subprocesses at a time, in input order."""
+    workdir = Path(tempfile.mkdtemp(prefix="kmw-kill-"))
+
+    def one(c: Candidate) -> RunResult:
+        res = run_candidate(c, profile, workdir)
+        if progress:
+            print(f"  {c.kind:8s} {c.name:32s} exit {res.exit_status}  {res.seconds:6.1f} s",
+                  file=sys.stderr, flush=True)
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, cands))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", metavar="PATH", help="write every candidate's report here")
+    parser.add_argument("--jobs", type=int, default=2, help="suite runs at a time (default 2)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these candidates")
+    parser.add_argument("--profile", default=DEFAULT_PROFILE,
+                        help=f"hypothesis profile of the suite runs (default {DEFAULT_PROFILE})")
+    args = parser.parse_args(argv)
+    cands = candidates(args.only)
+    start = time.perf_counter()
+    results = run_all(cands, jobs=args.jobs, profile=args.profile)
+    lv = levels()
+    verdicts = [judge(r, lv) for r in results]
+    print(format_matrix(results, verdicts))
+    print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s "
+          f"(profile {args.profile}, {args.jobs} at a time).")
+    if args.json:
+        data = {}
+        for r, v in zip(results, verdicts):
+            entry = dict(r.report or {"exit_status": r.exit_status, "requirements": {}})
+            entry["kill_matrix"] = {
+                "kind": r.candidate.kind, "bug": r.candidate.doc,
+                "declared": sorted(r.candidate.breaks), "options": list(r.candidate.options),
+                "seconds": round(r.seconds, 2), **asdict(v),
+            }
+            data[r.candidate.name] = entry
+        Path(args.json).write_text(json.dumps(data, indent=1, default=str))
+    return 0 if all(v.ok for v in verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Broken wrappers the conformance suite must catch: one realistic bug per module.
+
+Each module exposes ``Wrapper`` (the candidate, called like ``kmw.KEpisodeMetaworld``),
+``BREAKS`` (the requirement IDs of ``conformance/SPEC.md`` its bug breaks: MUST IDs must fail,
+SHOULD IDs must show as should-findings) and a one-line docstring naming the bug. A module may
+also set ``OPTIONS`` (extra pytest options the suite runs it with, e.g. another key scheme).
+Most are small subclasses of ``tests.mutants._base.HookedReference``, the reference wrapper
+split into hooks; ``_base`` itself is the unmutated control and must pass everything.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from pathlib import Path
+
+#: The unmutated control module (``tests.mutants._base``): must pass every requirement.
+CONTROL = "_base"
+
+
+def mutant_names() -> list[str]:
+    """Every mutant module's name (modules starting with ``_`` are helpers), sorted."""
+    here = [str(Path(__file__).parent)]
+    return sorted(m.name for m in pkgutil.iter_modules(here) if not m.name.startswith("_"))

@@ -1,0 +1,17 @@
+"""The done flag comes one step early: the last attempt's step count is compared before it is incremented."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def step(self, action):
+        last_attempt = not self._trial_over and self._attempt == self.k_episodes - 1
+        steps_before = getattr(self, "_attempt_steps", 0)
+        obs, reward, terminated, truncated, info = super().step(action)
+        if last_attempt and not (terminated or truncated):
+            # bug: ``steps_before`` is the count before this step, so the flag fires at L - 1
+            truncated = steps_before + 1 >= self.max_episode_length - 1
+        return obs, reward, terminated, truncated, info
+
+
+BREAKS = frozenset({"KMW-ATT-2", "KMW-ATT-3"})

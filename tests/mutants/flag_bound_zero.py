@@ -1,0 +1,16 @@
+"""The flag's upper bound in ``observation_space`` is 0.0, so observations with flag 1.0 lie outside it."""
+
+import gymnasium as gym
+import numpy as np
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _make_observation_space(self, inner):
+        low = np.append(np.asarray(inner.low, np.float32), np.float32(0.0))
+        high = np.append(np.asarray(inner.high, np.float32), np.float32(0.0))
+        return gym.spaces.Box(low, high, dtype=np.float32)
+
+
+BREAKS = frozenset({"KMW-OBS-2"})

@@ -1,0 +1,13 @@
+"""The final step returns the terminal observation with flag 1.0 (flag raised on every attempt end)."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _final_step(self, obs, reward, terminated, truncated, info):
+        out = super()._final_step(obs, reward, terminated, truncated, info)
+        out[0][-1] = 1.0
+        return out
+
+
+BREAKS = frozenset({"KMW-SR-3"})

@@ -1,0 +1,11 @@
+"""The underlying env's ``truncated`` is ignored: an attempt ends only on ``terminated`` or at L."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _attempt_over(self, terminated, truncated, info):
+        return bool(terminated or self._attempt_steps >= self.max_episode_length)
+
+
+BREAKS = frozenset({"KMW-ATT-1"})

@@ -1,0 +1,14 @@
+"""``reset()`` in the middle of a trial keeps the attempt count: only a finished trial starts afresh."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _start_trial(self):
+        if self._trial_over:
+            super()._start_trial()
+        else:
+            self._start_attempt()
+
+
+BREAKS = frozenset({"KMW-ATT-4"})

@@ -1,0 +1,16 @@
+"""The split is not validated: anything but ``"train"`` silently means the test split."""
+
+from kmw._validation import check_positive_int
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _check_args(self, split, k, length):
+        return (
+            split,
+            check_positive_int("k_episodes", k),
+            check_positive_int("max_episode_length", length),
+        )
+
+
+BREAKS = frozenset({"KMW-IFC-3"})

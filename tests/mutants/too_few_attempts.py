@@ -1,0 +1,11 @@
+"""k-1 attempts: the trial ends after attempt k-1 (``<`` compared against ``k - 1``)."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _more_attempts(self) -> bool:
+        return self._attempt < max(self.k_episodes - 1, 1)
+
+
+BREAKS = frozenset({"KMW-ATT-2", "KMW-ATT-3", "KMW-SR-1", "KMW-SR-2", "KMW-LOG-3"})

@@ -1,0 +1,246 @@
+"""``kmw run`` (kmw/cli.py) on real Meta-World: figures, oracle expert, bad input, subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kmw import KEpisodeMetaworld, episode_return_key, episode_success_key
+from kmw.benchmarks import make_benchmark
+from kmw.cli import main
+
+HERE = Path(__file__).resolve().parent
+MOD = __name__  # "tests.test_cli" or "test_cli", depending on how pytest imported it
+
+
+# -- policies addressed by dotted path (f"{MOD}.name") --------------------------------------
+
+
+def zero_policy(obs):
+    return np.zeros(4)
+
+
+def wrong_shape_policy(obs):
+    return np.zeros(3)
+
+
+def failing_policy(obs):
+    raise RuntimeError("boom")
+
+
+NOT_CALLABLE = 42
+
+
+def run_json(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "out.json"
+    assert main(["run", *args, "--no-progress", "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def directly(benchmark: str, split: str, k: int, length: int, seed: int, trials: int):
+    """Per-trial (task, successes, returns) from the wrapper itself under the zero policy,
+    reset with ``seed`` once and unseeded afterwards (as a single-env run does)."""
+    env = KEpisodeMetaworld(make_benchmark(benchmark), split, k, length)
+    out = []
+    for t in range(trials):
+        env.reset(seed=seed if t == 0 else None)
+        succ, ret, done = {}, {}, False
+        while not done:
+            _, _, term, trunc, info = env.step(np.zeros(4))
+            for j in range(k):
+                if episode_success_key(j) in info:
+                    succ[j] = info[episode_success_key(j)]
+                    ret[j] = info[episode_return_key(j)]
+            done = term or trunc
+        out.append((env.task_name, [succ[j] for j in range(k)], [ret[j] for j in range(k)]))
+    env.close()
+    return out
+
+
+def test_figures_match_the_wrapper_run_directly(tmp_path, capsys):
+    report = run_json(
+        tmp_path,
+        "reach-v3",
+        "--policy",
+        f"{MOD}.zero_policy",
+        "--trials",
+        "3",
+        "--k",
+        "2",
+        "--max-episode-length",
+        "15",
+        "--seed",
+        "11",
+        "--split",
+        "train",
+    )
+    expected = directly("reach-v3", "train", 2, 15, 11, 3)
+    returns = np.array([r for _, _, r in expected])
+    successes = np.array([s for _, s, _ in expected])
+    row = report["tasks"]["reach-v3"]
+    assert row["trials"] == 3 == report["all"]["trials"]
+    np.testing.assert_allclose(row["mean_return"], returns.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(row["success_rate"], successes.mean(axis=0))
+    assert report["steps"] == 3 * 2 * 15
+    assert report["oracle"] is False
+    out = capsys.readouterr().out
+    assert "reach-v3" in out and "succ@2" in out and "return@2" in out
+    assert "oracle" not in out
+
+
+def test_expert_is_an_oracle_that_solves_reach_across_processes(tmp_path, capsys):
+    # Reach's goal is hidden from ML observations: only a policy handed the true goal succeeds.
+    report = run_json(
+        tmp_path,
+        "reach-v3",
+        "--trials",
+        "2",
+        "--k",
+        "2",
+        "--max-episode-length",
+        "100",
+        "--num-envs",
+        "2",
+    )
+    assert report["policy"] == "expert" and report["oracle"] is True
+    assert report["num_envs"] == 2
+    assert report["all"]["success_rate"] == [1.0, 1.0]
+    assert "oracle" in capsys.readouterr().out
+    zeros = run_json(
+        tmp_path,
+        "reach-v3",
+        "--policy",
+        f"{MOD}.zero_policy",
+        "--trials",
+        "2",
+        "--k",
+        "2",
+        "--max-episode-length",
+        "100",
+    )
+    assert zeros["all"]["success_rate"] == [0.0, 0.0]
+
+
+def test_multi_task_table_aggregates_per_task(tmp_path):
+    report = run_json(
+        tmp_path,
+        "ml10",
+        "--split",
+        "train",
+        "--policy",
+        "random",
+        "--trials",
+        "12",
+        "--k",
+        "2",
+        "--max-episode-length",
+        "4",
+        "--num-envs",
+        "1",
+    )
+    train = set(make_benchmark("ml10").train_classes)
+    tasks = report["tasks"]
+    assert set(tasks) <= train and len(tasks) > 1
+    assert sum(row["trials"] for row in tasks.values()) == 12 == report["all"]["trials"]
+    for j in range(2):
+        weighted = sum(row["trials"] * row["mean_return"][j] for row in tasks.values()) / 12
+        assert report["all"]["mean_return"][j] == pytest.approx(weighted)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no-such-benchmark"], "unknown benchmark 'no-such-benchmark'"),
+        (["--policy", "nope"], "unknown policy 'nope'"),
+        (["--policy", "no_such_module_kmw.act"], "cannot import module 'no_such_module_kmw'"),
+        (["--policy", f"{MOD}.missing"], "has no 'missing'"),
+        (["--policy", f"{MOD}.NOT_CALLABLE"], "expected a callable"),
+        (["--policy", f"{MOD}.wrong_shape_policy"], "shape (3,), expected shape (4,)"),
+        (["--policy", f"{MOD}.failing_policy"], "raised RuntimeError: boom"),
+        (["--k", "0"], "expected an integer >= 1"),
+        (["--split", "validation"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_and_no_file(tmp_path, capsys, args, message):
+    out = tmp_path / "out.json"
+    argv = ["run", *args, "--trials", "1", "--max-episode-length", "5", "--json", str(out)]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temp file
+
+
+def test_json_path_in_missing_directory_is_refused(tmp_path, capsys):
+    assert main(["run", "--trials", "1", "--json", str(tmp_path / "nope" / "out.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_no_command_and_help(capsys):
+    assert main([]) == 2
+    assert "run" in capsys.readouterr().err
+    assert main(["run", "--help"]) == 0
+    assert "--num-envs" in capsys.readouterr().out
+
+
+def test_subprocess_run_with_progress_bar(tmp_path):
+    out = tmp_path / "run.json"
+    path = [str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kmw",
+            "run",
+            "reach-v3",
+            "--policy",
+            "random",
+            "--trials",
+            "2",
+            "--k",
+            "2",
+            "--max-episode-length",
+            "10",
+            "--progress",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "2/2 trials" in proc.stderr and "steps/s" in proc.stderr
+    assert "succ@1" in proc.stdout and "reach-v3" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["trials"] == 2 and report["steps"] == 2 * 2 * 10
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kmw",
+            "run",
+            "--policy",
+            f"{MOD}.wrong_shape_policy",
+            "--trials",
+            "1",
+            "--max-episode-length",
+            "5",
+            "--json",
+            str(tmp_path / "bad.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2 and "expected shape (4,)" in bad.stderr
+    assert not (tmp_path / "bad.json").exists()

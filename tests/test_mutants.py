@@ -1,0 +1,117 @@
+"""The conformance suite proven on wrappers with known answers (issue 5).
+
+Every mutant of ``tests/mutants/`` (one planted bug each) must be caught exactly as it declares:
+the MUST requirements in its ``BREAKS`` fail and no others, its SHOULD requirements show as
+SHOULD findings, and the run exits non-zero when a MUST breaks. Every correct variant of
+``tests/correct_variants/`` (written independently from SPEC.md) and the unmutated control
+``tests/mutants/_base.py`` must pass with no failure and no finding: a flagged correct wrapper is
+a false positive of the suite. Each check is a real ``pytest --kmw-impl=...`` subprocess, run by
+``tests/kill_matrix.py``; parametrized per candidate so ``pytest -n 2`` spreads them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+
+import pytest
+
+from kmw import KEpisodeMetaworld
+from tests import kill_matrix as km
+
+if os.environ.get(km.INNER_RUN_ENV):  # inside a suite run started by the kill matrix: never recurse
+    pytest.skip("inside a kill-matrix suite run", allow_module_level=True)
+
+CANDIDATES = km.candidates()
+LEVELS = km.levels()
+MUTANTS = [c for c in CANDIDATES if c.kind == "mutant"]
+CORRECT = [c for c in CANDIDATES if c.kind != "mutant"]
+
+
+def _ids(cands: list[km.Candidate]) -> list[str]:
+    return [c.name for c in cands]
+
+
+def _explain(result: km.RunResult) -> str:
+    lines = [f"{result.candidate.impl} ({result.candidate.doc}); exit {result.exit_status}"]
+    for rid, outcome in result.outcomes.items():
+        if outcome in (km.FAIL, km.SHOULD_FINDING):
+            example = (result.report or {}).get("requirements", {}).get(rid, {})
+            first = (example.get("failing_example") or example.get("reason") or "").strip()
+            lines.append(f"  {rid}: {outcome}: {first[:400]}")
+    lines.extend(f"  {ln}" for ln in result.failed_tests)
+    return "\n".join(lines)
+
+
+# -- the declarations themselves (fast) ---------------------------------------------------------
+
+
+def test_enough_mutants_and_variants() -> None:
+    assert len(MUTANTS) >= 25
+    assert len([c for c in CORRECT if c.kind == "variant"]) >= 3
+
+
+@pytest.mark.parametrize("cand", MUTANTS, ids=_ids(MUTANTS))
+def test_mutant_declaration_is_well_formed(cand: km.Candidate) -> None:
+    mod = importlib.import_module(cand.impl.rsplit(".", 1)[0])
+    doc_lines = [ln for ln in (mod.__doc__ or "").strip().splitlines() if ln.strip()]
+    assert doc_lines, f"{cand.name} needs a docstring naming its bug"
+    assert cand.breaks, f"{cand.name} declares no broken requirement"
+    assert cand.breaks <= set(LEVELS), f"unknown IDs {sorted(cand.breaks - set(LEVELS))}"
+    assert callable(mod.Wrapper)
+
+
+def test_every_requirement_has_a_mutant() -> None:
+    declared = set().union(*(c.breaks for c in MUTANTS))
+    assert set(LEVELS) - declared == set()
+
+
+@pytest.mark.parametrize(
+    "cand", [c for c in CORRECT if c.kind == "variant"],
+    ids=_ids([c for c in CORRECT if c.kind == "variant"]),
+)
+def test_variant_is_independent_of_the_reference(cand: km.Candidate) -> None:
+    mod = importlib.import_module(cand.impl.rsplit(".", 1)[0])
+    assert inspect.isclass(mod.Wrapper)
+    assert not issubclass(mod.Wrapper, KEpisodeMetaworld)
+    assert "kmw" not in {name.split(".")[0] for name in _imported_modules(mod)}
+
+
+def _imported_modules(mod: object) -> set[str]:
+    src = inspect.getsource(mod)  # type: ignore[arg-type]
+    names = set()
+    for line in src.splitlines():
+        words = line.split()
+        if words[:1] == ["import"] and len(words) > 1:
+            names.add(words[1])
+        elif words[:1] == ["from"] and len(words) > 1:
+            names.add(words[1])
+    return names
+
+
+# -- the suite on each candidate (one subprocess each) -------------------------------------------
+
+
+@pytest.mark.parametrize("cand", MUTANTS, ids=_ids(MUTANTS))
+def test_suite_catches_mutant(cand: km.Candidate, tmp_path) -> None:
+    result = km.run_candidate(cand, workdir=tmp_path)
+    assert result.report is not None, _explain(result) + "\n" + result.output_tail
+    failed = {r for r, o in result.outcomes.items() if o == km.FAIL}
+    findings = {r for r, o in result.outcomes.items() if o == km.SHOULD_FINDING}
+    must = {r for r in cand.breaks if LEVELS[r] == "MUST"}
+    should = {r for r in cand.breaks if LEVELS[r] == "SHOULD"}
+    assert failed == must, _explain(result)
+    assert findings == should, _explain(result)
+    assert (result.exit_status != 0) == bool(must), _explain(result)
+    for rid in cand.not_checked:
+        assert result.outcomes.get(rid) == km.NOT_CHECKED, _explain(result)
+
+
+@pytest.mark.parametrize("cand", CORRECT, ids=_ids(CORRECT))
+def test_suite_passes_correct_wrapper(cand: km.Candidate, tmp_path) -> None:
+    result = km.run_candidate(cand, workdir=tmp_path)
+    assert result.report is not None, _explain(result) + "\n" + result.output_tail
+    flagged = {r: o for r, o in result.outcomes.items() if o in (km.FAIL, km.SHOULD_FINDING)}
+    assert flagged == {}, _explain(result)
+    assert result.exit_status == 0, _explain(result)

@@ -1,0 +1,176 @@
+"""The plugin's command line, run in a pytest subprocess loading the plugin from its entry point:
+option validation (usage errors: exit code 4, one message, no traceback), what gets collected
+with and without ``--kmw-impl``, and the hypothesis profiles it selects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = "pytester"
+
+SUITE_DIR = Path(__file__).resolve().parent.parent / "conformance" / "suite"
+
+CANDIDATES = """
+import functools
+
+class Good:
+    def __init__(self, benchmark, split, k_episodes, max_episode_length=500):
+        pass
+
+def _factory(extra, benchmark, split, k_episodes, max_episode_length=500):
+    return Good(benchmark, split, k_episodes, max_episode_length)
+
+partial = functools.partial(_factory, "extra")
+
+def two_args(a, b):
+    pass
+
+NOT_CALLABLE = 3
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A directory with candidates (``cands``), a broken module and one ordinary test."""
+    pytester.makepyfile(
+        cands=CANDIDATES,
+        broken="raise RuntimeError('boom at import time')\n",
+        test_own="def test_own():\n    assert 1 + 1 == 2\n",
+    )
+    return pytester
+
+
+def _usage_error(result: pytest.RunResult) -> str:
+    """The usage error's text, after checking exit code 4 and the absence of a traceback."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    err = result.stderr.str()
+    assert "Traceback" not in err + result.stdout.str()
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--kmw-impl=mypkg_that_is_missing.Wrapper"],
+            "could not import module 'mypkg_that_is_missing': No module named "
+            "'mypkg_that_is_missing' — --kmw-impl expects DOTTED.PATH to a class or factory "
+            "called as Candidate(benchmark, split, k_episodes, max_episode_length=500)",
+        ),
+        (["--kmw-impl=cands.Missing"], "module 'cands' has no attribute 'Missing'"),
+        (["--kmw-impl=cands:NOT_CALLABLE"], "'cands:NOT_CALLABLE' is not callable"),
+        (["--kmw-impl=cands.two_args"], "cannot be called as Candidate(benchmark, split"),
+        (["--kmw-impl=broken.X"], "importing module 'broken' raised RuntimeError: boom at import time"),
+        (["--kmw-impl=Good"], "'Good' is not of the form pkg.mod.Attr or pkg.mod:Attr"),
+        (["--kmw-impl=cands.Good", "--kmw-keys=nope"], "unknown key scheme 'nope'"),
+        (["--kmw-impl=cands.Good", "--kmw-keys=cands.NOPE"], "module 'cands' has no attribute 'NOPE'"),
+        (["--kmw-impl=cands.Good", "--kmw-backend=mujoco"], "argument --kmw-backend: invalid choice: 'mujoco'"),
+        (["--kmw-impl=cands.Good", "--kmw-env-api=gym3"], "argument --kmw-env-api: invalid choice: 'gym3'"),
+        (["--kmw-impl=cands.Good", "--kmw-timeout=-1"], "argument --kmw-timeout: expected a number of seconds >= 0"),
+        (["--kmw-impl=cands.Good", "--kmw-xfail=missing.txt"], "cannot read --kmw-xfail file"),
+        (["--kmw-report=r.json"], "--kmw-report needs --kmw-impl"),
+    ],
+)
+def test_bad_input_is_one_usage_error(project: pytest.Pytester, args: list[str], expected: str) -> None:
+    message = _usage_error(project.runpytest_subprocess(*args))
+    assert expected in message
+
+
+def test_xfail_file_with_unknown_id_is_usage_error(project: pytest.Pytester) -> None:
+    project.path.joinpath("known.txt").write_text("# known failures\nKMW-ATT-1  late\nKMW-BOGUS-9  what\n")
+    message = _usage_error(project.runpytest_subprocess("--kmw-impl=cands.Good", "--kmw-xfail=known.txt"))
+    assert "known.txt:3: unknown requirement ID 'KMW-BOGUS-9'" in message
+
+
+def _collected(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.stdout.lines if "::" in line]
+
+
+def test_without_impl_nothing_changes_and_suite_skips(project: pytest.Pytester) -> None:
+    plain = project.runpytest_subprocess("--collect-only", "-q")
+    assert _collected(plain) == ["test_own.py::test_own"]
+    result = project.runpytest_subprocess(str(SUITE_DIR), "test_own.py", "-rs")
+    result.assert_outcomes(passed=1, skipped=len(_suite_items(project)))
+    assert "needs --kmw-impl" in result.stdout.str()
+    assert "kmw conformance" not in result.stdout.str()
+
+
+def _suite_items(pytester: pytest.Pytester) -> list[str]:
+    res = pytester.runpytest_subprocess(str(SUITE_DIR), "--collect-only", "-q")
+    items = _collected(res)
+    assert items, res.stdout.str()
+    return items
+
+
+@pytest.mark.parametrize("accepted", ["cands.Good", "cands:Good", "cands.partial"])
+def test_impl_without_paths_collects_exactly_the_suite(project: pytest.Pytester, accepted: str) -> None:
+    result = project.runpytest_subprocess(f"--kmw-impl={accepted}", "--collect-only", "-q")
+    assert result.ret == 0, result.stderr.str()
+    collected = _collected(result)
+    assert collected == _suite_items(project)
+    assert "test_own.py::test_own" not in collected
+
+
+def test_impl_with_testpaths_ini_still_runs_the_suite_but_paths_are_respected(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini("[pytest]\ntestpaths = .\n")
+    suite = project.runpytest_subprocess("--kmw-impl=cands.Good", "--collect-only", "-q")
+    assert "test_own.py::test_own" not in _collected(suite) and _collected(suite)
+    own = project.runpytest_subprocess("--kmw-impl=cands.Good", "test_own.py", "--collect-only", "-q")
+    assert _collected(own) == ["test_own.py::test_own"]
+
+
+PROFILE_TEST = """
+import os, pytest
+from hypothesis import settings
+
+@pytest.mark.kmw_requirement("KMW-ATT-1")
+def test_profile(kmw_config):
+    current = settings.default
+    assert settings.get_current_profile_name().startswith(os.environ["EXPECT_PROFILE"])
+    assert current.max_examples == int(os.environ["EXPECT_EXAMPLES"])
+    assert current.deadline is None
+    db = os.environ["EXPECT_DB"]
+    if db == "none":
+        assert current.database is None
+    else:
+        assert db in str(current.database.path)
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "profile", "examples", "db"),
+    [
+        ({"CI": ""}, [], "kmw-dev", 20, ".hypothesis/kmw/cands.Good-"),
+        ({"CI": "1"}, [], "kmw-ci", 30, "none"),
+        ({"CI": "1"}, ["--hypothesis-profile=kmw-thorough"], "kmw-thorough", 500, ".hypothesis/kmw/cands.Good-"),
+    ],
+)
+def test_hypothesis_profiles(
+    project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    args: list[str],
+    profile: str,
+    examples: int,
+    db: str,
+) -> None:
+    project.makepyfile(test_profile=PROFILE_TEST)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("EXPECT_PROFILE", profile)
+    monkeypatch.setenv("EXPECT_EXAMPLES", str(examples))
+    monkeypatch.setenv("EXPECT_DB", db)
+    result = project.runpytest_subprocess(
+        "--kmw-impl=cands.Good", "test_profile.py", "--kmw-report=r.json", *args
+    )
+    result.assert_outcomes(passed=1)
+    import json
+
+    report = json.loads(project.path.joinpath("r.json").read_text())
+    assert report["options"]["hypothesis_profile"] == profile

@@ -1,0 +1,376 @@
+"""Unit tests of the conformance plugin's small modules (no pytest subprocess needed):
+SPEC.md parsing, candidate loading, key schemes, the xfail file, verdicts, report merging and
+writing, profiles and the time limit."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme, KeySchemeError, resolve_key_scheme
+from conformance.loader import IMPL_FORM, LoadError, load_candidate, resolve_dotted
+from conformance.profiles import CI, DEV, database_dir, default_profile
+from conformance.report import Aggregator, build_report, decode, encode, write_json_atomic
+from conformance.spec import (
+    SPEC_PATH,
+    SpecError,
+    contract_version,
+    load_spec,
+    parse_contract_version,
+    parse_spec,
+)
+from conformance.timeouts import KmwTimeout, time_limit
+from conformance.verdicts import Verdict, decide_failure, decide_pass
+from conformance.violations import ContractViolation
+from conformance.xfail import XfailFileError, parse_xfail_text
+
+HEADER = "| ID | level | requirement | enforced by |\n|---|---|---|---|\n"
+
+
+# --------------------------------------------------------------------------- spec
+
+
+def test_spec_rows_match_the_file_independently_read() -> None:
+    spec = load_spec()
+    # Independent reading: every table row of SPEC.md starting with "| KMW-".
+    rows = [ln for ln in SPEC_PATH.read_text().splitlines() if ln.startswith("| KMW-")]
+    assert list(spec) == [ln.split("|")[1].strip() for ln in rows]
+    assert spec["KMW-IFC-4"].level == "SHOULD" and spec["KMW-IFC-4"].is_should
+    assert spec["KMW-ATT-1"].level == "MUST" and not spec["KMW-ATT-1"].is_should
+    assert spec["KMW-ATT-4"].enforced_by == ("test_att_4_reset_mid_trial", "TrialMachine")
+    assert spec["KMW-ATT-1"].text.startswith("An attempt ends on the step")
+    assert load_spec() is spec  # cached
+    assert contract_version() == 1
+
+
+def test_spec_escaped_pipe_and_backticks() -> None:
+    spec = parse_spec(HEADER + "| KMW-A-1 | MUST | `a \\| b` holds | `test_a`, TestB |\n")
+    assert spec["KMW-A-1"].text == "`a | b` holds"
+    assert spec["KMW-A-1"].enforced_by == ("test_a", "TestB")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("no table here\n", "no requirements table"),
+        ("| ID | level | requirement | enforced by |\n| x | y |\n", "separator row"),
+        (HEADER + "| KMW-A-1 | MUST | text |\n", "expected 4 cells"),
+        (HEADER + "| KMW-1 | MUST | text | test_a |\n", "not of the form KMW-AREA-N"),
+        (HEADER + "| KMW-A-1 | MAY | text | test_a |\n", "level 'MAY'"),
+        (HEADER + "| KMW-A-1 | MUST | text |  |\n", "names no test"),
+        (HEADER + "| KMW-A-1 | MUST | text | test a |\n", "not a test function or class name"),
+        (HEADER + "| KMW-A-1 | MUST | t | test_a |\n| KMW-A-1 | MUST | t | test_b |\n", "twice"),
+        (HEADER + "\n", "has no rows"),
+        (HEADER + "| KMW-A-1 | MUST | t | test_a\n", "must start and end with '|'"),
+    ],
+)
+def test_malformed_spec_raises_clear_error(table: str, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)) as info:
+        parse_spec("# SPEC\n\n" + table, source="X.md")
+    assert str(info.value).startswith("X.md")
+
+
+def test_contract_version_line_required() -> None:
+    assert parse_contract_version("Contract version: **7**. blah") == 7
+    with pytest.raises(SpecError, match="Contract version"):
+        parse_contract_version("no version")
+
+
+# --------------------------------------------------------------------------- loader
+
+
+@pytest.fixture
+def candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package ``kmwcands`` in a fresh sys.path entry, with assorted candidate objects."""
+    pkg = tmp_path / "kmwcands"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text(
+        "import functools\n"
+        "class Good:\n"
+        "    def __init__(self, benchmark, split, k_episodes, max_episode_length=500): pass\n"
+        "    class Inner:\n"
+        "        def __init__(self, *args, **kwargs): pass\n"
+        "def factory(benchmark, split, k_episodes, *, max_episode_length=500): return 1\n"
+        "def _base(extra, benchmark, split, k_episodes, max_episode_length=500): return 1\n"
+        "partial = functools.partial(_base, 'x')\n"
+        "def two_args(a, b): pass\n"
+        "def no_length(benchmark, split, k_episodes): pass\n"
+        "NOT_CALLABLE = 3\n"
+    )
+    (pkg / "broken.py").write_text("raise RuntimeError('boom at import')\n")
+    (pkg / "missing_dep.py").write_text("import kmw_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("kmwcands")]:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "kmwcands.mod.Good",
+        "kmwcands.mod:Good",
+        "kmwcands.mod:Good.Inner",
+        "kmwcands.mod.Good.Inner",
+        "kmwcands.mod.factory",
+        "kmwcands.mod.partial",
+    ],
+)
+def test_load_candidate_accepts_classes_factories_partials(candidates: Path, path: str) -> None:
+    obj = load_candidate(path)
+    mod = sys.modules["kmwcands.mod"]
+    expected = functools.reduce(getattr, re.split("[.:]", path)[2:], mod)
+    assert obj is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("kmw_no_such_pkg.X", "could not import module 'kmw_no_such_pkg': No module named 'kmw_no_such_pkg'"),
+        ("kmwcands.nosub.X", "could not import module 'kmwcands.nosub'"),
+        ("kmwcands.mod.Nope", "module 'kmwcands.mod' has no attribute 'Nope'"),
+        ("kmwcands.mod:Good.Nope", "type 'kmwcands.mod.Good' has no attribute 'Nope'"),
+        ("kmwcands.mod.NOT_CALLABLE", "is not callable"),
+        ("kmwcands.mod.two_args", "cannot be called as Candidate(benchmark, split, k_episodes"),
+        ("kmwcands.mod.no_length", "max_episode_length"),
+        ("kmwcands.broken.X", "importing module 'kmwcands.broken' raised RuntimeError: boom at import"),
+        ("kmwcands.missing_dep.X", "No module named 'kmw_no_such_dependency'"),
+        ("Good", "is not of the form"),
+        ("kmwcands.mod:", "is not of the form"),
+        ("kmwcands..mod", "is not of the form"),
+    ],
+)
+def test_load_candidate_errors_name_problem_and_form(candidates: Path, path: str, message: str) -> None:
+    with pytest.raises(LoadError) as info:
+        load_candidate(path)
+    text = str(info.value)
+    assert message in text
+    assert text.endswith(IMPL_FORM)
+    assert "\n" not in text
+
+
+def test_resolve_dotted_searches_given_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "kmw_local_cand.py").write_text("VALUE = 42\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(LoadError):
+        resolve_dotted("kmw_local_cand.VALUE")
+    assert resolve_dotted("kmw_local_cand.VALUE", search_dir=tmp_path) == 42
+    del sys.modules["kmw_local_cand"]
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_kmw_keys_follow_spec_names() -> None:
+    P = "AMAGO_LOG_METRIC"
+    assert KMW_KEYS.success(3) == f"{P} Episode 3 Success"
+    assert KMW_KEYS.ret(0) == f"{P} Episode 0 Return"
+    assert KMW_KEYS.total_successes == f"{P} Total Successes"
+    assert KMW_KEYS.success_rate == f"{P} Success Rate"
+    assert KMW_KEYS.prefix == P
+    assert KMW_KEYS.is_logging_key(f"{P} Episode 12 Return")
+    assert KMW_KEYS.is_logging_key(f"{P} Success Rate")
+    assert not KMW_KEYS.is_logging_key(f"{P} Episode x Return")
+    assert not KMW_KEYS.is_logging_key(f"{P} Trial 1 Success")
+    assert not KMW_KEYS.is_logging_key("success")
+
+
+def test_amago_keys_have_no_return_or_totals() -> None:
+    assert AMAGO_KEYS.success(2) == "AMAGO_LOG_METRIC Trial 2 Success"
+    assert AMAGO_KEYS.ret(2) is None
+    assert AMAGO_KEYS.total_successes is None and AMAGO_KEYS.success_rate is None
+    assert AMAGO_KEYS.is_logging_key("AMAGO_LOG_METRIC Trial 0 Success")
+    assert not AMAGO_KEYS.is_logging_key("AMAGO_LOG_METRIC Episode 0 Success")
+
+
+def test_resolve_key_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_key_scheme("kmw") is KMW_KEYS
+    assert resolve_key_scheme("amago") is AMAGO_KEYS
+    (tmp_path / "kmw_keys_mod.py").write_text(
+        "from conformance.keys import KeyScheme\n"
+        "MINE = KeyScheme(name='mine', success_template='{P}/succ/{i}')\n"
+        "class Duck:\n"
+        "    name = 'duck'; prefix = 'P'; total_successes = None; success_rate = None\n"
+        "    def success(self, i): return f'P s{i}'\n"
+        "    def ret(self, i): return None\n"
+        "    def is_logging_key(self, k): return k.startswith('P s')\n"
+        "DUCK = Duck()\n"
+        "NOT_A_SCHEME = 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mine = resolve_key_scheme("kmw_keys_mod.MINE")
+    assert isinstance(mine, KeyScheme) and mine.success(4) == "AMAGO_LOG_METRIC/succ/4"
+    assert resolve_key_scheme("kmw_keys_mod:DUCK").success(1) == "P s1"
+    with pytest.raises(KeySchemeError, match="unknown key scheme 'foo'.*kmw, amago or DOTTED.PATH"):
+        resolve_key_scheme("foo")
+    with pytest.raises(KeySchemeError, match="lacks name, prefix, success"):
+        resolve_key_scheme("kmw_keys_mod.NOT_A_SCHEME")
+    with pytest.raises(KeySchemeError, match="has no attribute 'NOPE'"):
+        resolve_key_scheme("kmw_keys_mod.NOPE")
+    del sys.modules["kmw_keys_mod"]
+
+
+# --------------------------------------------------------------------------- xfail file
+
+
+def test_xfail_file_parsing() -> None:
+    spec = load_spec()
+    text = "# known\n\nKMW-ATT-1   ends attempts late   # trailing\nKMW-IFC-4\n"
+    assert parse_xfail_text(text, spec) == {
+        "KMW-ATT-1": "ends attempts late",
+        "KMW-IFC-4": "listed in the xfail file",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("KMW-NOPE-1 reason\n", "f:1: unknown requirement ID 'KMW-NOPE-1'"),
+        ("KMW-ATT-1 a\n# c\nKMW-ATT-1 b\n", "f:3: KMW-ATT-1 is listed twice"),
+    ],
+)
+def test_xfail_file_errors(text: str, message: str) -> None:
+    with pytest.raises(XfailFileError, match=re.escape(message)):
+        parse_xfail_text(text, load_spec(), source="f")
+
+
+# --------------------------------------------------------------------------- verdicts
+
+SPEC = load_spec()
+
+
+def _cv(rid: str, summary: str = "broken") -> ContractViolation:
+    return ContractViolation(rid, summary, expected=1, got=2)
+
+
+def test_must_violation_fails_its_requirement_only() -> None:
+    d = decide_failure(["KMW-ATT-1", "KMW-ATT-2"], _cv("KMW-ATT-2"), SPEC, {}, False, "tb")
+    assert d.shown == "failed"
+    by = {v.req_id: v for v in d.verdicts}
+    assert by["KMW-ATT-2"].outcome == "fail" and "[KMW-ATT-2] broken" in by["KMW-ATT-2"].failing_example
+    assert by["KMW-ATT-1"].outcome == "not-checked"
+
+
+def test_should_violation_is_a_finding_unless_strict() -> None:
+    d = decide_failure(["KMW-IFC-4"], _cv("KMW-IFC-4"), SPEC, {}, False, "tb")
+    assert d.shown == "passed" and [v.outcome for v in d.verdicts] == ["should-finding"]
+    d = decide_failure(["KMW-IFC-4"], _cv("KMW-IFC-4"), SPEC, {}, True, "tb")
+    assert d.shown == "failed" and [v.outcome for v in d.verdicts] == ["fail"]
+
+
+def test_other_exceptions_and_unmarked_violations_fail_every_mark() -> None:
+    for exc in (TypeError("bad"), _cv("KMW-REW-1")):
+        d = decide_failure(["KMW-ATT-1", "KMW-ATT-2"], exc, SPEC, {}, False, "traceback text")
+        assert d.shown == "failed"
+        assert {v.req_id: v.outcome for v in d.verdicts} == {"KMW-ATT-1": "fail", "KMW-ATT-2": "fail"}
+
+
+def test_exception_group_mixes_findings_and_failures() -> None:
+    group = ExceptionGroup("multi", [_cv("KMW-ATT-5"), _cv("KMW-ATT-4")])
+    d = decide_failure(["KMW-ATT-4", "KMW-ATT-5"], group, SPEC, {}, False, "tb")
+    assert d.shown == "failed"
+    assert {v.req_id: v.outcome for v in d.verdicts} == {
+        "KMW-ATT-4": "fail",
+        "KMW-ATT-5": "should-finding",
+    }
+
+
+def test_xfail_listed_violation_is_expected_but_an_unlisted_one_fails() -> None:
+    xf = {"KMW-ATT-5": "known"}
+    d = decide_failure(["KMW-ATT-4", "KMW-ATT-5"], _cv("KMW-ATT-5"), SPEC, xf, False, "tb")
+    assert d.shown == "xfailed" and "KMW-ATT-5: known" in d.xfail_reason
+    d = decide_failure(["KMW-ATT-4", "KMW-ATT-5"], _cv("KMW-ATT-4"), SPEC, xf, False, "tb")
+    assert d.shown == "failed"
+    assert decide_pass(["KMW-ATT-4", "KMW-ATT-5"], xf) == [
+        Verdict("KMW-ATT-4", "pass"),
+        Verdict("KMW-ATT-5", "fail", "stale xfail entry: the test passed (known)"),
+    ]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
+    agg = Aggregator(SPEC)
+    props = [
+        encode("t1", [Verdict("KMW-ATT-1", "pass"), Verdict("KMW-ATT-2", "not-checked", "why")]),
+        encode("t2", [Verdict("KMW-ATT-1", "fail", "bad", "example"), Verdict("KMW-ATT-2", "pass")]),
+        ("other", "ignored"),
+    ]
+    assert [t for t, _ in decode(props)] == ["t1", "t2"]
+    agg.add_user_properties(props)
+    reqs = agg.requirements()
+    assert list(reqs) == list(SPEC)
+    assert reqs["KMW-ATT-1"] == {
+        "level": "MUST",
+        "outcome": "fail",
+        "tests": ["t1", "t2"],
+        "failing_example": "t2:\nexample",
+        "reason": "bad",
+    }
+    assert reqs["KMW-ATT-2"]["outcome"] == "pass"
+    assert reqs["KMW-REW-1"]["outcome"] == "not-checked" and reqs["KMW-REW-1"]["reason"]
+    report = build_report(
+        aggregator=agg, contract_version=1, plugin_version="v", candidate="c",
+        options={"backend": "scripted"}, exit_status=1,
+    )
+    assert report["summary"]["fail"] == 1 and report["summary"]["pass"] == 1
+    assert sum(report["summary"].values()) == len(SPEC)
+    assert set(report["versions"]) >= {"python", "pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco"}
+
+
+def test_write_json_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "r.json"
+    write_json_atomic(target, {"a": 1})
+    write_json_atomic(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert os.listdir(target.parent) == ["r.json"]  # no temp file left behind
+
+
+# --------------------------------------------------------------------------- profiles, timeouts
+
+
+def test_profiles_registered_and_default_choice() -> None:
+    from hypothesis import HealthCheck, settings
+
+    for name, examples in (("kmw-dev", 20), ("kmw-ci", 30), ("kmw-thorough", 500)):
+        prof = settings.get_profile(name)
+        assert prof.max_examples == examples and prof.deadline is None
+        assert HealthCheck.too_slow in prof.suppress_health_check
+        assert HealthCheck.function_scoped_fixture in prof.suppress_health_check
+    assert settings.get_profile("kmw-ci").derandomize and settings.get_profile("kmw-ci").print_blob
+    assert default_profile({"CI": "true"}) == CI
+    assert default_profile({}) == DEV
+
+
+def test_database_dir_differs_per_candidate(tmp_path: Path) -> None:
+    a = database_dir(tmp_path, "pkg.mod:Wrapper", "scripted")
+    b = database_dir(tmp_path, "pkg.mod.Wrapper", "scripted")
+    c = database_dir(tmp_path, "pkg.mod:Wrapper", "metaworld")
+    assert len({a, b, c}) == 3
+    assert a.parent == tmp_path / ".hypothesis" / "kmw"
+    assert re.fullmatch(r"pkg\.mod_Wrapper-[0-9a-f]{10}", a.name)
+
+
+def test_time_limit_interrupts_busy_loop_and_restores_handler() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    with pytest.raises(KmwTimeout, match=r"exceeded --kmw-timeout=0.2 s"):
+        with time_limit(0.2) as state:
+            while True:
+                pass
+    assert state["fired"]
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with time_limit(5) as state:
+        time.sleep(0.01)
+    assert not state["fired"] and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
