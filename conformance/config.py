@@ -39,6 +39,10 @@ class SuiteConfig:
             f"keys={keys!r}, strict={self.strict!r})"
         )
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        # hypothesis's (IPython-style) pretty printer uses this instead of the dataclass fields.
+        p.text(repr(self))
+
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")

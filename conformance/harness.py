@@ -77,13 +77,14 @@ class Session:
         benchmark: Any,
         plan: TrialPlan,
         keys: Any,
-        target: str,
+        target: str | None,
         obs_dim: int,
     ) -> None:
         self.spy = SpyBenchmark(benchmark)
         self.log = self.spy.log
         self.plan = plan
         self.target = target
+        self.last_findings: list[Finding] = []
         self.trace: list[str] = []
         self.split = plan.split
         self.split_tasks = self.spy.train_tasks if plan.split == "train" else self.spy.test_tasks
@@ -130,6 +131,12 @@ class Session:
         raise violation
 
     def _handle(self, findings: list[Finding]) -> None:
+        self.last_findings = findings
+        if self.target is None:  # collect mode: the caller compares findings
+            for f in findings:
+                if f.blocking:
+                    raise Blocked(f)
+            return
         for f in findings:
             if f.req_id == self.target:
                 self._fail(f.summary, expected=f.expected, got=f.got)
@@ -139,6 +146,10 @@ class Session:
 
     def _env_error(self, events: list[Event], exc: BaseException) -> None:
         errors = [e for e in events if e.kind == "error"]
+        if not errors and self.target is None:
+            finding = Finding("candidate raised", f"{type(exc).__name__}: {exc}")
+            self.last_findings = [finding]
+            raise Blocked(finding)
         if not errors:
             self._fail(f"the candidate raised {type(exc).__name__}: {exc}", exc=exc)
         e = errors[0]
@@ -154,6 +165,7 @@ class Session:
             req = "KMW-ATT-1"
             summary = f"the env raised during {e.call}() (stepped after its end?): {exc}"
         finding = Finding(req, summary)
+        self.last_findings = [finding]
         self.model.checked.add(req)
         if req == self.target:
             self._fail(summary, exc=exc)
@@ -163,6 +175,7 @@ class Session:
 
     def reset(self, seed: int | None = None) -> Any:
         """``candidate.reset(seed=seed)``, checked."""
+        self.last_findings = []
         try:
             result = self.candidate.reset(seed=seed)
         except Exception as exc:
@@ -180,6 +193,7 @@ class Session:
         """``candidate.step(action)``, checked."""
         m = self.model
         attempt, t = m.attempt, m.t + 1
+        self.last_findings = []
         try:
             result = self.candidate.step(action)
         except Exception as exc:
@@ -191,12 +205,12 @@ class Session:
         self._handle(findings)
         return result
 
-    def run_trial(self, seed: int | None, cut: int | None = None, action_offset: int = 0) -> int:
-        """Reset and step until the model says the trial is over (or ``cut`` steps); steps run."""
+    def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
+        """Reset, then step until the trial is over by the model or the candidate; steps run."""
         self.reset(seed)
         limit = self.plan.k * self.plan.max_len + 1
         n = 0
-        while not self.model.trial_over and n < limit and (cut is None or n < cut):
+        while not self.model.trial_over and n < limit:
             result = self.step(self.plan.action(action_offset + n))
             n += 1
             if isinstance(result, tuple) and len(result) == 5 and (result[2] or result[3]):
@@ -239,3 +253,66 @@ def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: An
     else:
         out = f"-> {result!r:.80}"
     return f"step {n} (model: attempt {attempt}, step {t}): [{env}] {out}"
+
+
+class MidTrialPair:
+    """KMW-ATT-4 as a differential check: a candidate reset in the middle of a trial must then
+    behave as a fresh candidate does.
+
+    ``interrupted`` and ``fresh`` are two candidates built the same way on equal benchmarks whose
+    split has a single task with a single attempt script, so both run the same task on the same
+    data whatever they draw. After :meth:`interrupt` (a partial trial on ``interrupted``), every
+    call is made on both and the model's findings compared: a finding of the interrupted
+    candidate that the fresh one does not have is a KMW-ATT-4 violation. Findings both share
+    are other requirements' business.
+    """
+
+    target = "KMW-ATT-4"
+
+    def __init__(self, fresh: Session, interrupted: Session) -> None:
+        self.fresh = fresh
+        self.interrupted = interrupted
+
+    def interrupt(self, seed: int | None, steps: int, action: Callable[[int], np.ndarray]) -> None:
+        """Start a trial on ``interrupted`` and step it ``steps`` times (never to its end)."""
+        s = self.interrupted
+        s.reset(seed)
+        for i in range(steps):
+            if s.model.trial_over or s.model.t + 1 >= s.plan.max_len and \
+                    s.model.attempt == s.plan.k - 1:
+                break
+            s.step(action(i))
+
+    def _both(self, call: Callable[[Session], Any], what: str) -> None:
+        blocked = []
+        for session in (self.interrupted, self.fresh):
+            try:
+                call(session)
+            except Blocked as exc:
+                blocked.append(exc)
+        fresh_ids = {f.req_id for f in self.fresh.last_findings}
+        extra = [f for f in self.interrupted.last_findings if f.req_id not in fresh_ids]
+        if extra:
+            f = extra[0]
+            s = self.interrupted
+            raise ContractViolation(
+                self.target,
+                f"after a reset() in the middle of a trial, {what}: {f.summary} ({f.req_id}); "
+                f"a fresh candidate on the same task does not do that",
+                expected=f.expected, got=f.got, where=s._where(),
+                trace="\n".join(s.trace[-TRACE_LINES:]))
+        if blocked:
+            raise blocked[0]
+
+    def reset(self, seed: int | None) -> None:
+        """``reset(seed)`` on both (for ``interrupted``, in the middle of its trial)."""
+        self._both(lambda s: s.reset(seed), f"reset(seed={seed})")
+
+    def step(self, action: np.ndarray) -> None:
+        """``step(action)`` on both."""
+        n = self.fresh.model.trial_steps + 1
+        self._both(lambda s: s.step(action), f"step {n} of the new trial")
+
+    @property
+    def trial_over(self) -> bool:
+        return self.fresh.model.trial_over or self.interrupted.model.trial_over

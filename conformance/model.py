@@ -79,7 +79,6 @@ class TrialModel:
     ctx: ContractContext
     in_trial: bool = False
     trial_over: bool = True
-    mid_trial_reset: bool = False
     env_id: int | None = None
     task: Any = None
     task_name: str | None = None
@@ -163,28 +162,10 @@ class TrialModel:
                 req[keys.success_rate] = "KMW-LOG-3"
         return exp, req
 
-    def _retag(self, findings: list[Finding]) -> list[Finding]:
-        """In a trial begun by a mid-trial reset, attempt-bookkeeping findings are KMW-ATT-4's."""
-        if not self.mid_trial_reset:
-            return findings
-        bookkeeping = {"KMW-ATT-1", "KMW-ATT-2", "KMW-ATT-3", "KMW-SR-1", "KMW-SR-2", "KMW-SR-3",
-                       "KMW-EPL-1", "KMW-LOG-1", "KMW-LOG-2", "KMW-LOG-3", "KMW-LOG-4"}
-        out = []
-        for f in findings:
-            if f.req_id in bookkeeping:
-                self.checked.add("KMW-ATT-4")
-                f = Finding("KMW-ATT-4", f"after a reset() in the middle of a trial: {f.summary} "
-                            f"({f.req_id})", f.expected, f.got, f.blocking)
-            out.append(f)
-        return out
-
     # -- reset ----------------------------------------------------------------------------------
 
     def on_reset(self, result: Any, events: list[Event], candidate: Any) -> list[Finding]:
         """Check a ``reset()`` and start a new trial in the model."""
-        self.mid_trial_reset = self.in_trial and not self.trial_over
-        if self.mid_trial_reset:
-            self.checked.add("KMW-ATT-4")
         f: list[Finding] = []
         req = self._check("KMW-IFC-1")
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
@@ -199,11 +180,11 @@ class TrialModel:
         for e in set_tasks:
             if not any(e.task is t for t in self.ctx.split_tasks) and e.task not in self.ctx.split_tasks:
                 f.append(Finding(req, f"set a task that is not in the {self.ctx.split} split's tasks",
-                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}"))
+                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}", blocking=False))
             elif e.env_name not in self.ctx.split_classes:
                 f.append(Finding(req, f"set a task on an env whose class is not in "
                                  f"{self.ctx.split}_classes", sorted(self.ctx.split_classes),
-                                 e.env_name))
+                                 e.env_name, blocking=False))
         if not resets:
             f.append(Finding("KMW-OBS-3", "reset() did not reset the underlying env",
                              "an underlying reset()", "none"))
@@ -235,13 +216,13 @@ class TrialModel:
             want = last.obs.astype(np.float32).astype(np.float64).ravel()
             if not np.array_equal(vec[:-1], want):
                 f.append(Finding(req, "reset observation is not the underlying env's reset "
-                                 "observation", _short(want), _short(vec[:-1])))
+                                 "observation", _short(want), _short(vec[:-1]), blocking=False))
             req = self._check("KMW-SR-1")
             if vec[-1] != 1.0:
                 f.append(Finding(req, "flag on the observation from reset() must be 1.0", 1.0,
-                                 float(vec[-1])))
+                                 float(vec[-1]), blocking=False))
         f += self._log_findings(info, {}, {})
-        return self._retag(f)
+        return f
 
     def _task_name_findings(self, candidate: Any) -> list[Finding]:
         req = self._check("KMW-IFC-5")
@@ -278,7 +259,7 @@ class TrialModel:
             f.append(Finding("KMW-SR-4", "one step() must step the trial's env exactly once",
                              f"1 step of env #{self.env_id}",
                              f"{[(e.kind, e.env_id) for e in events]}"))
-            return self._retag(f)
+            return f
         s = steps[0]
         after = events[events.index(s) + 1:]
         resets_after = [e for e in after if e.kind == "reset"]
@@ -311,7 +292,7 @@ class TrialModel:
                              f"(max_path_length={s.limit}) before max_episode_length",
                              f"attempts of {self.ctx.max_len} steps: lift the env's limit or "
                              f"reject max_episode_length > {s.limit} at construction",
-                             f"truncated at attempt step {self.t}"))
+                             f"truncated at attempt step {self.t}", blocking=False))
 
         if ends and not env_end:
             self._check("KMW-EPL-1")
@@ -322,7 +303,7 @@ class TrialModel:
             f += self._attempt_boundary(vec, s, done, flag, env_end, resets_after, tasks_after, info)
         else:
             f += self._final_step(vec, s, done, flag, env_end, resets_after, tasks_after, info)
-        return self._retag(f)
+        return f
 
     def _mid_attempt(self, vec, s, done, cand_soft_reset, resets_after, tasks_after, info):
         f: list[Finding] = []
@@ -346,10 +327,10 @@ class TrialModel:
             want = s.obs.astype(np.float32).astype(np.float64).ravel()
             if not np.array_equal(vec[:-1], want):
                 f.append(Finding(req, "observation is not the underlying env's observation "
-                                 "cast to float32", _short(want), _short(vec[:-1])))
+                                 "cast to float32", _short(want), _short(vec[:-1]), blocking=False))
             req = self._check("KMW-SR-1")
             if vec[-1] != 0.0:
-                f.append(Finding(req, "flag must be 0.0 inside an attempt", 0.0, float(vec[-1])))
+                f.append(Finding(req, "flag must be 0.0 inside an attempt", 0.0, float(vec[-1]), blocking=False))
         f += self._log_findings(info, {}, {})
         return f
 
@@ -380,14 +361,14 @@ class TrialModel:
             req = self._check("KMW-SR-1")
             if flag != 1.0:
                 f.append(Finding(req, f"flag must be 1.0 on the step that ends attempt "
-                                 f"{self.attempt}", 1.0, flag))
+                                 f"{self.attempt}", 1.0, flag, blocking=False))
             req = self._check("KMW-SR-2")
             want = resets_after[0].obs.astype(np.float32).astype(np.float64).ravel()
             if not np.array_equal(vec[:-1], want):
                 terminal = np.array_equal(vec[:-1], s.obs.astype(np.float32).ravel())
                 f.append(Finding(req, "observation at an attempt boundary must be the env's reset "
                                  "observation" + (" (got the terminal one)" if terminal else ""),
-                                 _short(want), _short(vec[:-1])))
+                                 _short(want), _short(vec[:-1]), blocking=False))
         exp, reqs = self._expected_logs(final=False)
         f += self._log_findings(info, exp, reqs)
         self.successes += int(self.attempt_success)
@@ -433,7 +414,7 @@ class TrialModel:
                 f.append(Finding(req, "final observation must be the terminal one with flag 0.0 "
                                  "or a reset one with flag 1.0",
                                  f"terminal {_short(terminal)} with flag 0.0",
-                                 f"{_short(vec[:-1])} with flag {flag}"))
+                                 f"{_short(vec[:-1])} with flag {flag}", blocking=False))
         exp, reqs = self._expected_logs(final=True)
         f += self._log_findings(info, exp, reqs)
         self.successes += int(self.attempt_success)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
@@ -35,16 +36,24 @@ def register_profiles() -> None:
     # No explain phase: it re-runs the failing example under sys.settrace, which is slow for
     # properties that step whole trials.
     phases = tuple(p for p in Phase if p is not Phase.explain)
-    common = {"deadline": None, "suppress_health_check": _SUPPRESSED, "phases": phases}
-    settings.register_profile(DEV, max_examples=20, **common)
+    # Parent: hypothesis's "default" profile, not the current one (which is its "ci" profile,
+    # derandomized and without database, whenever a CI variable is set).
+    common = {
+        "parent": settings.get_profile("default"),
+        "deadline": None,
+        "suppress_health_check": _SUPPRESSED,
+        "phases": phases,
+    }
+    settings.register_profile(DEV, max_examples=20, derandomize=False, **common)
     settings.register_profile(CI, max_examples=30, derandomize=True, print_blob=True, **common)
-    settings.register_profile(THOROUGH, max_examples=500, **common)
+    settings.register_profile(THOROUGH, max_examples=500, derandomize=False, **common)
 
 
-def default_profile(environ: dict[str, str] | None = None) -> str:
-    """``kmw-ci`` when the ``CI`` environment variable is set (non-empty), else ``kmw-dev``."""
+def default_profile(environ: Mapping[str, str] | None = None) -> str:
+    """``kmw-ci`` when the ``CI`` environment variable is set (to anything, as hypothesis
+    decides it too), else ``kmw-dev``."""
     env = os.environ if environ is None else environ
-    return CI if env.get("CI") else DEV
+    return CI if "CI" in env else DEV
 
 
 def database_dir(rootdir: Path, impl: str, *variant: str) -> Path:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.harness import Blocked, CheckTally, Rejected, Session
+from conformance.harness import Blocked, CheckTally, MidTrialPair, Rejected, Session
 from conformance.scripted import OBS_DIM, ScriptedBenchmark
 from conformance.spy import SpyBenchmark
 from conformance.strategies import benchmark_specs, draw, draw_plan
@@ -62,6 +62,64 @@ def draw_benchmark(data: st.DataObject, config: Any, *, benchmarks=METAWORLD_BEN
     return bench, sorted(set(bench.train_classes) | set(bench.test_classes)), OBS_DIM
 
 
+def single_task_view(benchmark: Any) -> Any:
+    """``benchmark`` cut down to one class and one task per split (same class objects)."""
+    from collections import OrderedDict
+    from types import SimpleNamespace
+
+    def first(classes: Any, tasks: list[Any]) -> tuple[OrderedDict, list[Any]]:
+        name, cls = next(iter(classes.items()))
+        return OrderedDict([(name, cls)]), [next(t for t in tasks if t.env_name == name)]
+
+    train_classes, train_tasks = first(benchmark.train_classes, benchmark.train_tasks)
+    test_classes, test_tasks = first(benchmark.test_classes, benchmark.test_tasks)
+    return SimpleNamespace(train_classes=train_classes, test_classes=test_classes,
+                           train_tasks=train_tasks, test_tasks=test_tasks)
+
+
+def draw_single_task_benchmarks(data: st.DataObject, config: Any
+                                ) -> tuple[Callable[[], Any], list[str], int]:
+    """A maker of equal benchmarks whose splits each hold one task with one script, so that
+    every candidate built on one runs the same task on the same data: ``(make, names, D)``."""
+    if config.backend == "metaworld":
+        bench = single_task_view(metaworld_benchmark("reach-v3"))
+        return (lambda: bench), sorted(bench.train_classes), METAWORLD_OBS_DIM
+    spec = draw(data, benchmark_specs(api=config.env_api, single_task=True), "scripted benchmark")
+    names = sorted({c.name for c in spec.train_classes + spec.test_classes})
+    return (lambda: ScriptedBenchmark(spec)), names, OBS_DIM
+
+
+def _block(tally: CheckTally, blocked: Blocked) -> None:
+    rid = blocked.finding.req_id
+    tally.blocked_by[rid] = tally.blocked_by.get(rid, 0) + 1
+
+
+def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
+    """KMW-ATT-4: after a reset() in the middle of a trial the candidate behaves as a fresh one."""
+    def example(data: st.DataObject, tally: CheckTally) -> None:
+        make, names, dim = draw_single_task_benchmarks(data, config)
+        kw = {"max_k": 2, "max_len": st.integers(1, 4)} if config.backend == "metaworld" else {}
+        plan = draw_plan(data, names, n_trials=(2, 2), **kw)
+        cut = draw(data, st.integers(0, plan.k * plan.max_len - 1), "steps before the mid-trial reset")
+        try:
+            pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim),
+                                Session(config.candidate, make(), plan, config.keys, None, dim))
+        except Rejected:
+            return
+        try:
+            pair.interrupt(plan.seeds[0], cut, plan.action)
+            pair.reset(plan.seeds[1])
+            tally.checked += 1
+            n = 0
+            while not pair.trial_over and n <= plan.k * plan.max_len:
+                pair.step(plan.action(n))
+                n += 1
+        except Blocked as blocked:
+            _block(tally, blocked)
+
+    _run(config, target, example)
+
+
 def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None]) -> None:
     """Run ``example`` under hypothesis for ``target``; skip if the target was never checked."""
     global _backend
@@ -88,8 +146,8 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
         return
     try:
         offset = 0
-        for i, seed in enumerate(plan.seeds):
-            offset += session.run_trial(seed, plan.cuts[i] if plan.cuts else None, offset)
+        for seed in plan.seeds:
+            offset += session.run_trial(seed, action_offset=offset)
         if after is not None:
             after(session)
     except Blocked as blocked:

@@ -58,16 +58,20 @@ def benchmark_specs(
     min_tasks_per_class: int = 1,
     env_ends: bool = True,
     min_limit: int = 2,
+    single_task: bool = False,
 ) -> BenchmarkSpec:
     """A scripted benchmark: classes, their step limits, tasks and each task's attempt scripts.
 
     ``env_ends=False`` gives envs that never end an attempt by themselves (their step limit
     aside), ``min_limit`` the smallest class step limit. Each task's scripts are drawn as one
     integer (see :func:`decode_scripts`), which keeps examples cheap to generate and shrink.
+    ``single_task=True`` gives each split one class with one task running one script.
     """
+    if single_task:
+        max_train_classes = min_train_classes = 1
     n_train = draw_(st.integers(min_train_classes, max_train_classes))
     ml1 = draw_(st.booleans())
-    n_test = n_train if ml1 else draw_(st.integers(1, 2))
+    n_test = n_train if ml1 else (1 if single_task else draw_(st.integers(1, 2)))
     limits = st.integers(min_limit, max(min_limit, 12))
     train = tuple(ClassSpec(CLASS_NAMES[i], draw_(limits)) for i in range(n_train))
     if ml1:
@@ -81,8 +85,10 @@ def benchmark_specs(
     def tasks(classes: tuple[ClassSpec, ...], split: str) -> tuple[TaskSpec, ...]:
         out = []
         for c in classes:
-            for _ in range(draw_(st.integers(min_tasks_per_class, 3))):
+            for _ in range(1 if single_task else draw_(st.integers(min_tasks_per_class, 3))):
                 scripts = decode_scripts(draw_(script_codes), env_ends)
+                if single_task:
+                    scripts = scripts[:1]
                 out.append(TaskSpec(c.name, next(uid), split, scripts))
         return tuple(out)
 
@@ -106,8 +112,6 @@ reward_scale_values = st.sampled_from([0.5, 2.0, -1.0, 0.0, 10.0])
 class TrialPlan:
     """How a property drives a candidate: its arguments, reward scales, and trials to run.
 
-    ``cuts[i]`` is the number of steps after which trial ``i`` is interrupted by the next
-    ``reset()`` (``None``: run it to its end).
     """
 
     split: str
@@ -116,19 +120,11 @@ class TrialPlan:
     seeds: list[int | None]
     actions: list[np.ndarray]
     reward_scales: dict[str, float] = field(default_factory=dict)
-    cuts: list[int | None] = field(default_factory=list)
 
     def action(self, i: int) -> np.ndarray:
         """The ``i``-th action of the plan (the list is cycled)."""
         return self.actions[i % len(self.actions)]
 
-    def __repr__(self) -> str:
-        acts = [a.tolist() for a in self.actions]
-        cuts = f", cuts={self.cuts}" if any(c is not None for c in self.cuts) else ""
-        scales = f", reward_scales={self.reward_scales}" if self.reward_scales else ""
-        return (f"TrialPlan(split={self.split!r}, k_episodes={self.k}, "
-                f"max_episode_length={self.max_len}, seeds={self.seeds}, actions={acts}"
-                f"{scales}{cuts})")
 
 
 @st.composite
@@ -139,7 +135,6 @@ def trial_plans(
     max_len: st.SearchStrategy[int] | None = None,
     n_trials: tuple[int, int] = (1, 3),
     scales: bool = True,
-    cuts: bool = False,
     split: str | None = None,
 ) -> TrialPlan:
     """A :class:`TrialPlan` for a benchmark whose classes are ``class_names``.
@@ -152,18 +147,15 @@ def trial_plans(
     chosen_split = split or draw_(st.sampled_from(["train", "test"]))
     n = draw_(st.integers(*n_trials))
     trial_seeds: list[int | None] = []
-    trial_cuts: list[int | None] = []
     for _ in range(n):
         seed = draw_(st.integers(-1, 2**16))
         trial_seeds.append(None if seed < 0 else seed)
-        cut = draw_(st.integers(-1, k * length)) if cuts else -1
-        trial_cuts.append(None if cut < 0 else cut)
     acts = [draw_(actions) for _ in range(draw_(st.integers(1, 2)))]
     rs: dict[str, float] = {}
     if scales:
         for _ in range(draw_(st.integers(0, min(2, len(class_names))))):
             rs[draw_(st.sampled_from(class_names))] = draw_(reward_scale_values)
-    return TrialPlan(chosen_split, k, length, trial_seeds, acts, rs, trial_cuts)
+    return TrialPlan(chosen_split, k, length, trial_seeds, acts, rs)
 
 
 def draw_plan(data: st.DataObject, class_names: list[str], **kwargs) -> TrialPlan:

@@ -49,3 +49,7 @@ def __getattr__(name: str) -> Any:
 
         return Metaworld
     raise AttributeError(f"module 'kmw' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"Metaworld"})

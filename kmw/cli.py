@@ -68,9 +68,8 @@ class EnvFactory:
     max_episode_length: int
 
     def __call__(self) -> gym.Env:
-        return TaskInfo(
-            KEpisodeMetaworld(self.benchmark, self.split, self.k, self.max_episode_length)
-        )
+        env = KEpisodeMetaworld(self.benchmark, self.split, self.k, self.max_episode_length)
+        return TaskInfo(env, slim=True)  # only the logging keys and the task/goal cross processes
 
 
 def make_vector_env(factory: EnvFactory, num_envs: int) -> gym.vector.VectorEnv:

@@ -1,4 +1,4 @@
-"""``Metaworld``: the k-episode wrapper on a benchmark given by name (AMAGO's ``Metaworld`` surface)."""
+"""``Metaworld``: the k-episode wrapper on a benchmark given by name (AMAGO's ``Metaworld``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from kmw._validation import check_positive_int, check_split
 from kmw.benchmarks import make_benchmark, resolve_benchmark_name
 from kmw.wrapper import KEpisodeMetaworld
 
+#: Benchmark seeds must be below this (Meta-World seeds numpy with the seed, ML1's test split +1).
+MAX_SEED = 2**32 - 1
+
 
 def check_benchmark_seed(seed: Any) -> int | None:
-    """Return ``seed`` if it is ``None`` or an integer in ``[0, 2**32 - 1)`` (ML1 seeds its test split with ``seed + 1``), else raise ``ValueError``."""
+    """Return ``seed`` if it is ``None`` or an integer in ``[0, 2**32 - 1)`` (ML1 seeds its
+    test split with ``seed + 1``), else raise ``ValueError``."""
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32 - 1:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
         raise ValueError(
             f"benchmark_seed must be None or an integer in [0, 2**32 - 1), got {seed!r} "
             f"({type(seed).__name__})"

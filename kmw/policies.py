@@ -19,10 +19,12 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
+
+from kmw.wrapper import LOG_PREFIX
 
 #: ``info`` key holding the current trial's task (class) name, set by :class:`TaskInfo`.
 TASK_KEY = "kmw_task"
@@ -171,21 +173,31 @@ class TaskInfo(gym.Wrapper):
     """Adds the trial's task name and true goal to ``info`` when they can change.
 
     Wraps a :class:`kmw.KEpisodeMetaworld`: on ``reset()`` and on every step whose observation
-    starts a new attempt (soft-reset flag 1.0) ``info`` gets ``"kmw_task"`` and ``"kmw_goal"``;
-    other steps are passed through untouched, so the cost is a flag check per step.
+    starts a new attempt (soft-reset flag 1.0) ``info`` gets ``"kmw_task"`` and ``"kmw_goal"``.
+    With ``slim=True`` every other key is dropped except the wrapper's logging keys (those
+    starting with ``"AMAGO_LOG_METRIC"``), which keeps what a vector env ships between processes
+    and merges per step small; with ``slim=False`` other steps pass through untouched.
     """
 
-    _flag_index: ClassVar[int] = -1
+    def __init__(self, env: gym.Env, slim: bool = False) -> None:
+        super().__init__(env)
+        self.slim = slim
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        return obs, self._with_task(info)
+        return obs, self._with_task(self._slimmed(info))
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if obs[self._flag_index] == 1.0:
+        info = self._slimmed(info)
+        if obs[-1] == 1.0:
             info = self._with_task(info)
         return obs, reward, terminated, truncated, info
+
+    def _slimmed(self, info: dict[str, Any]) -> dict[str, Any]:
+        if not self.slim:
+            return info
+        return {k: v for k, v in info.items() if k.startswith(LOG_PREFIX)}
 
     def _with_task(self, info: dict[str, Any]) -> dict[str, Any]:
         kmw_env = self.env.unwrapped

@@ -34,7 +34,9 @@ SPLITS = ("train", "test")
 KINDS = ("ML1", "ML10", "ML25", "ML45")
 
 #: Every id this module registers.
-ENV_IDS: tuple[str, ...] = tuple(f"{NAMESPACE}/{kind}-{split}" for kind in KINDS for split in SPLITS)
+ENV_IDS: tuple[str, ...] = tuple(
+    f"{NAMESPACE}/{kind}-{split}" for kind in KINDS for split in SPLITS
+)
 
 _ENTRY_POINT = "kmw.registration:make_env"
 _OPTIONAL = {"max_episode_length": 500, "benchmark_seed": 0}

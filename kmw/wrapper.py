@@ -6,7 +6,7 @@ This is the reference implementation of the k-episode contract (``conformance/SP
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -65,9 +65,10 @@ class KEpisodeMetaworld(gym.Env):
     (``info["success"]``) never ends an attempt.
 
     Observation space: ``Box(shape=(D + 1,), dtype=float32)``; the first ``D`` entries are the
-    underlying env's observation (bounds taken from its space) and the last is the soft-reset
-    flag in ``[0, 1]``: 1.0 on the observation from ``reset()`` and on every step that ends an
-    attempt other than the last, where the observation is the next attempt's first one.
+    underlying env's observation (bounds taken from its space, read with one of the split's
+    tasks set; for Meta-World, its task-aware ``sawyer_observation_space``) and the last is the
+    soft-reset flag in ``[0, 1]``: 1.0 on the observation from ``reset()`` and on every step
+    that ends an attempt other than the last, where the observation is the next attempt's first.
     On the trial's final step the observation is the terminal one, with flag 0.0.
 
     Action space: the underlying env's. ``step`` checks the action (shape, finite values; a
@@ -139,11 +140,15 @@ class KEpisodeMetaworld(gym.Env):
         self._envs: dict[str, Any] = {}
 
         # The observation space can depend on the task (Meta-World's partial observability is
-        # task data), so read it from an env that has one of the split's tasks set.
+        # task data), so read it from an env that has one of the split's tasks set, and prefer
+        # Meta-World's task-aware ``sawyer_observation_space`` (which its ``step`` clips to):
+        # its ``observation_space`` is fixed at construction, goal-hidden.
         first = self._class_names[0]
         probe = self._env_for(first)
         probe.set_task(self._tasks_by_class[first][0])
-        inner = probe.observation_space
+        inner = getattr(probe, "sawyer_observation_space", None)
+        if inner is None:
+            inner = probe.observation_space
         self._obs_dim = int(np.prod(inner.shape))
         self.observation_space = gym.spaces.Box(
             low=np.append(np.asarray(inner.low, dtype=np.float32).ravel(), np.float32(0.0)),
@@ -161,7 +166,9 @@ class KEpisodeMetaworld(gym.Env):
 
     def get_env_funcs(self, benchmark: Any, train_set: bool) -> dict[str, Callable[[], Any]]:
         """Map each class name of the split to a zero-argument function that builds an env of it."""
-        classes: Mapping[str, Any] = benchmark.train_classes if train_set else benchmark.test_classes
+        classes: Mapping[str, Any] = (
+            benchmark.train_classes if train_set else benchmark.test_classes
+        )
         return {name: cls for name, cls in classes.items()}
 
     def get_obs(self, og_obs: np.ndarray, soft_reset: bool) -> np.ndarray:
@@ -212,7 +219,7 @@ class KEpisodeMetaworld(gym.Env):
 
     def step(
         self, action: Any
-    ) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Step the current attempt; on its last step soft-reset the env or end the trial.
 
         Raises:

@@ -49,7 +49,7 @@ def private_cache(kmw_cache_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @dataclass
 class Call:
-    """One call the wrapper made on an underlying env: its name, the env, and what it got/returned."""
+    """One call the wrapper made on an underlying env: name, env, argument, result."""
 
     name: str  # "set_task" | "reset" | "step"
     env: Any
@@ -139,16 +139,3 @@ def make_spy() -> Callable[..., SpyBenchmark]:
         )
 
     return make
-
-
-def rand_vec(task: Any) -> np.ndarray:
-    """The goal/object vector a Meta-World task sets (its ``rand_vec``)."""
-    import pickle
-
-    return np.asarray(pickle.loads(task.data)["rand_vec"])
-
-
-@pytest.fixture
-def task_rand_vec() -> Callable[[Any], np.ndarray]:
-    """``task_rand_vec(task)``: the ``rand_vec`` a Meta-World task sets."""
-    return rand_vec

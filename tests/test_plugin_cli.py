@@ -43,15 +43,17 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def _usage_error(result: pytest.RunResult) -> str:
-    """The usage error's text, after checking exit code 4 and the absence of a traceback."""
+    """The usage error's text (stderr), after checking exit code 4, a single ``ERROR:`` and
+    no traceback."""
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
     err = result.stderr.str()
     assert "Traceback" not in err + result.stdout.str()
-    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, err
-    return errors[0]
+    assert err.count("ERROR:") == 1, err
+    return err
 
 
+# Usage errors stop pytest before collection, so these run in-process (fast): the plugin is
+# loaded from its entry point there too, and pytester restores sys.path and sys.modules.
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -76,53 +78,63 @@ def _usage_error(result: pytest.RunResult) -> str:
     ],
 )
 def test_bad_input_is_one_usage_error(project: pytest.Pytester, args: list[str], expected: str) -> None:
-    message = _usage_error(project.runpytest_subprocess(*args))
+    message = _usage_error(project.runpytest_inprocess(*args))
     assert expected in message
 
 
 def test_xfail_file_with_unknown_id_is_usage_error(project: pytest.Pytester) -> None:
     project.path.joinpath("known.txt").write_text("# known failures\nKMW-ATT-1  late\nKMW-BOGUS-9  what\n")
-    message = _usage_error(project.runpytest_subprocess("--kmw-impl=cands.Good", "--kmw-xfail=known.txt"))
+    message = _usage_error(project.runpytest_inprocess("--kmw-impl=cands.Good", "--kmw-xfail=known.txt"))
     assert "known.txt:3: unknown requirement ID 'KMW-BOGUS-9'" in message
 
 
+def test_usage_error_from_entry_point_in_subprocess(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("--kmw-impl=broken.Wrapper")
+    message = _usage_error(result)
+    assert "importing module 'broken' raised RuntimeError: boom at import time" in message
+    assert "--kmw-impl expects DOTTED.PATH" in message
+
+
 def _collected(result: pytest.RunResult) -> list[str]:
-    return [line for line in result.stdout.lines if "::" in line]
+    """Collected node IDs, as ``<file name>::<rest>`` (the directory part of a suite test's ID
+    depends on the rootdir)."""
+    return [
+        Path(line.split("::", 1)[0]).name + "::" + line.split("::", 1)[1]
+        for line in result.stdout.lines
+        if "::" in line
+    ]
+
+
+def _suite_items(pytester: pytest.Pytester) -> list[str]:
+    """The suite's tests, collected by naming its directory (no --kmw-impl: in-process is safe)."""
+    res = pytester.runpytest_inprocess(str(SUITE_DIR), "--collect-only", "-q")
+    items = _collected(res)
+    assert items and all(i.startswith("test_") for i in items), res.stdout.str()
+    return items
 
 
 def test_without_impl_nothing_changes_and_suite_skips(project: pytest.Pytester) -> None:
-    plain = project.runpytest_subprocess("--collect-only", "-q")
+    plain = project.runpytest_inprocess("--collect-only", "-q")
     assert _collected(plain) == ["test_own.py::test_own"]
-    result = project.runpytest_subprocess(str(SUITE_DIR), "test_own.py", "-rs")
-    result.assert_outcomes(passed=1, skipped=len(_suite_items(project)))
+    n_suite = len(_suite_items(project))
+    result = project.runpytest_inprocess(str(SUITE_DIR), "test_own.py", "-rs")
+    result.assert_outcomes(passed=1, skipped=n_suite)
     assert "needs --kmw-impl" in result.stdout.str()
     assert "kmw conformance" not in result.stdout.str()
 
 
-def _suite_items(pytester: pytest.Pytester) -> list[str]:
-    res = pytester.runpytest_subprocess(str(SUITE_DIR), "--collect-only", "-q")
-    items = _collected(res)
-    assert items, res.stdout.str()
-    return items
-
-
-@pytest.mark.parametrize("accepted", ["cands.Good", "cands:Good", "cands.partial"])
-def test_impl_without_paths_collects_exactly_the_suite(project: pytest.Pytester, accepted: str) -> None:
-    result = project.runpytest_subprocess(f"--kmw-impl={accepted}", "--collect-only", "-q")
+def test_impl_without_paths_collects_exactly_the_suite(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("--kmw-impl=cands:Good", "--collect-only", "-q")
     assert result.ret == 0, result.stderr.str()
     collected = _collected(result)
     assert collected == _suite_items(project)
     assert "test_own.py::test_own" not in collected
 
 
-def test_impl_with_testpaths_ini_still_runs_the_suite_but_paths_are_respected(
-    project: pytest.Pytester,
-) -> None:
+def test_impl_with_testpaths_ini_still_runs_the_suite(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\ntestpaths = .\n")
-    suite = project.runpytest_subprocess("--kmw-impl=cands.Good", "--collect-only", "-q")
-    assert "test_own.py::test_own" not in _collected(suite) and _collected(suite)
-    own = project.runpytest_subprocess("--kmw-impl=cands.Good", "test_own.py", "--collect-only", "-q")
-    assert _collected(own) == ["test_own.py::test_own"]
+    suite = project.runpytest_subprocess("--kmw-impl=cands.partial", "--collect-only", "-q")
+    assert _collected(suite) == _suite_items(project)
 
 
 PROFILE_TEST = """
@@ -146,9 +158,8 @@ def test_profile(kmw_config):
 @pytest.mark.parametrize(
     ("env", "args", "profile", "examples", "db"),
     [
-        ({"CI": ""}, [], "kmw-dev", 20, ".hypothesis/kmw/cands.Good-"),
-        ({"CI": "1"}, [], "kmw-ci", 30, "none"),
-        ({"CI": "1"}, ["--hypothesis-profile=kmw-thorough"], "kmw-thorough", 500, ".hypothesis/kmw/cands.Good-"),
+        ({}, [], "kmw-dev", 20, ".hypothesis/kmw/cands.Good-"),
+        ({"CI": "true"}, ["--hypothesis-profile=kmw-thorough"], "kmw-thorough", 500, ".hypothesis/kmw/cands.Good-"),
     ],
 )
 def test_hypothesis_profiles(
@@ -161,6 +172,7 @@ def test_hypothesis_profiles(
     db: str,
 ) -> None:
     project.makepyfile(test_profile=PROFILE_TEST)
+    monkeypatch.delenv("CI", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("EXPECT_PROFILE", profile)

@@ -348,6 +348,7 @@ def test_profiles_registered_and_default_choice() -> None:
         assert HealthCheck.function_scoped_fixture in prof.suppress_health_check
     assert settings.get_profile("kmw-ci").derandomize and settings.get_profile("kmw-ci").print_blob
     assert default_profile({"CI": "true"}) == CI
+    assert not settings.get_profile("kmw-dev").derandomize
     assert default_profile({}) == DEV
 
 

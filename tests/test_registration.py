@@ -22,7 +22,8 @@ pytestmark = pytest.mark.usefixtures("private_cache")
 
 def test_ids_registered() -> None:
     """Every id is registered with no TimeLimit and the kmw entry point."""
-    expected = {f"kmw/{kind}-{split}" for kind in ("ML1", "ML10", "ML25", "ML45") for split in ("train", "test")}
+    kinds, splits = ("ML1", "ML10", "ML25", "ML45"), ("train", "test")
+    expected = {f"kmw/{kind}-{split}" for kind in kinds for split in splits}
     assert set(ENV_IDS) == expected
     for env_id in expected:
         spec = gym.spec(env_id)
@@ -89,7 +90,8 @@ def test_check_env_via_make() -> None:
         warnings.simplefilter("error")
         # Meta-World's own bounds (unbounded object entries, hidden goal fixed at 0), and the
         # checker's advice to check the unwrapped env (OrderEnforcing is the only wrapper).
-        warnings.filterwarnings("ignore", message=".*(infinity|are equal|different from the unwrapped)")
+        expected = ".*(infinity|are equal|different from the unwrapped)"
+        warnings.filterwarnings("ignore", message=expected)
         check_env(env)
 
 
@@ -111,15 +113,26 @@ def no_build(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     [
         ("kmw/ML10-test", {}, r"kmw/ML10-test needs k_episodes"),
         ("kmw/ML1-train", {"k_episodes": 2}, r"needs task, an ML1 task name.*reach-v3"),
-        ("kmw/ML1-train", {"k_episodes": 2, "task": "ml10"}, r"needs task to be an ML1 task name.*kmw/ML10-train"),
+        (
+            "kmw/ML1-train",
+            {"k_episodes": 2, "task": "ml10"},
+            r"needs task to be an ML1 task name.*kmw/ML10-train",
+        ),
         ("kmw/ML1-test", {"k_episodes": 2, "task": "grab-v3"}, r"unknown benchmark 'grab-v3'"),
         ("kmw/ML10-test", {"k_episodes": 2, "task": "reach-v3"}, r"unexpected keyword\(s\) task"),
-        ("kmw/ML45-train", {"k_episodes": 2, "split": "test"}, r"unexpected keyword\(s\) split.*the id fixes"),
+        (
+            "kmw/ML45-train",
+            {"k_episodes": 2, "split": "test"},
+            r"unexpected keyword\(s\) split.*the id fixes",
+        ),
         ("kmw/ML25-train", {"k_episodes": 0}, r"k_episodes must be an integer >= 1"),
-        ("kmw/ML10-train", {"k_episodes": 2, "max_episode_length": -5}, r"max_episode_length must be"),
+        ("kmw/ML10-train", {"k_episodes": 2, "max_episode_length": -5}, "max_episode_length must"),
     ],
 )
-def test_bad_keywords(no_build: list[Any], env_id: str, kwargs: dict[str, Any], match: str) -> None:
+def test_bad_keywords(
+    no_build: list[Any], env_id: str, kwargs: dict[str, Any], match: str
+) -> None:
+    """Bad ``make`` keywords raise ValueError naming what was expected, before any build."""
     with pytest.raises(ValueError, match=match):
         gym.make(env_id, **kwargs)
     assert no_build == []

@@ -144,3 +144,18 @@ def test_step_after_trial_end_raises(ml1_reach: Any, make_spy: Callable[..., Any
     env.close()
     with pytest.raises(RuntimeError, match=r"call reset\(\)"):
         env.step(np.zeros(4))
+
+
+def test_observation_space_follows_task_observability() -> None:
+    """The space is read with one of the split's tasks set: on a benchmark whose tasks show the
+    goal (Meta-World's MT1, goal-observable), observations -- goal included -- lie in it."""
+    import metaworld
+
+    mt1 = metaworld.MT1("reach-v3", seed=0)
+    env = KEpisodeMetaworld(mt1, "train", 1, max_episode_length=3)
+    obs, _ = env.reset(seed=0)
+    assert np.any(obs[-4:-1] != 0)  # the goal is visible
+    assert obs in env.observation_space
+    for _ in range(3):
+        obs, *_ = env.step(env.action_space.sample())
+        assert obs in env.observation_space

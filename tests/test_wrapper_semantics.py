@@ -102,7 +102,8 @@ def model_trial(
             else:
                 info[TOTAL_SUCCESSES_KEY] = float(successes)
                 info[SUCCESS_RATE_KEY] = successes / k
-                # The reference's documented choice: terminated if the env terminated, else truncated.
+                # The reference's documented choice: terminated if the env terminated,
+                # else truncated.
                 expected.append(
                     Transition(_flagged(obs, 0.0), reward, bool(terminated), not terminated, info)
                 )
@@ -164,7 +165,8 @@ def test_trial_matches_bare_env(ml1_reach: Any, split: str, k: int, L: int, seed
     first, got, actions = run_trial(env, seed, random_policy(seed), max_steps=k * L + 5)
     assert len(got) == k * L
     classes = ml1_reach.train_classes if split == "train" else ml1_reach.test_classes
-    assert_matches_model(env, first, got, model_trial(classes[env.task_name], env.task, k, L, actions))
+    model = model_trial(classes[env.task_name], env.task, k, L, actions)
+    assert_matches_model(env, first, got, model)
 
 
 def test_successive_trials_match_bare_env(ml1_reach: Any) -> None:
@@ -177,7 +179,7 @@ def test_successive_trials_match_bare_env(ml1_reach: Any) -> None:
 
 
 def test_reward_scales(ml1_reach: Any) -> None:
-    """KMW-REW-1 and LOG-2: rewards (and logged returns) are scaled by ``reward_scales[task_name]``."""
+    """KMW-REW-1, LOG-2: rewards (and logged returns) are scaled by reward_scales[task_name]."""
 
     class Scaled(KEpisodeMetaworld):
         reward_scales = {"reach-v3": 2.5, "push-v3": 100.0}
@@ -268,7 +270,7 @@ def test_soft_reset_keeps_env_and_task(ml1_reach: Any, make_spy: Callable[..., A
 
 
 def with_goal(obs: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """The underlying part of a wrapper observation with the hidden goal written in (for experts)."""
+    """The underlying part of a wrapper observation, hidden goal written in (for experts)."""
     inner = np.array(obs[:D], dtype=np.float64)
     inner[-3:] = goal
     return inner
@@ -277,7 +279,9 @@ def with_goal(obs: np.ndarray, goal: np.ndarray) -> np.ndarray:
 @pytest.mark.filterwarnings("ignore:Constant.s. may be too high")
 def test_expert_attempts_log_success(ml1_reach: Any, make_spy: Callable[..., Any]) -> None:
     """KMW-LOG-1/3: Meta-World's scripted reach expert (given the hidden goal) succeeds, and each
-    attempt's success flag and the totals follow the underlying ``info["success"]``."""
+    attempt's success flag and the totals follow the underlying ``info["success"]`` on *any*
+    step of the attempt: attempt 0 is the expert's, attempt 1 does nothing, attempt 2 reaches
+    the goal and then leaves it, so its last step is no success."""
     from metaworld.policies import SawyerReachV3Policy
 
     spy = make_spy(ml1_reach)
@@ -286,15 +290,18 @@ def test_expert_attempts_log_success(ml1_reach: Any, make_spy: Callable[..., Any
     expert = SawyerReachV3Policy()
 
     def policy(t: int, obs: np.ndarray) -> np.ndarray:
-        if t // L == 1:  # the second attempt does nothing
+        attempt, step = divmod(t, L)
+        if attempt == 1:
             return np.zeros(4)
-        return expert.get_action(with_goal(obs, env.env._target_pos))
+        toward = expert.get_action(with_goal(obs, env.env._target_pos))
+        return -toward if attempt == 2 and step >= 50 else toward
 
     before = len(spy.calls)
     first, got, actions = run_trial(env, 11, policy, max_steps=k * L)
     steps = [c for c in spy.calls[before:] if c.name == "step"]
     underlying = [any(c.result[4]["success"] for c in steps[i * L : (i + 1) * L]) for i in range(k)]
     assert underlying[0] and underlying[2]  # the expert really succeeded
+    assert not steps[3 * L - 1].result[4]["success"]  # ... and attempt 2 ended away from the goal
     logged = [got[(i + 1) * L - 1].info[episode_success_key(i)] for i in range(k)]
     assert logged == [1.0 if s else 0.0 for s in underlying]
     assert got[-1].info[TOTAL_SUCCESSES_KEY] == sum(underlying)

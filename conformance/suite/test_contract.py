@@ -112,8 +112,7 @@ def test_att_3_trial_length(kmw_config):
 
 @req("KMW-ATT-4")
 def test_att_4_reset_mid_trial(kmw_config):
-    P.check_trials(kmw_config, "KMW-ATT-4",
-                   plan_kwargs={"cuts": True, "n_trials": (2, 3), "max_k": 3})
+    P.check_reset_mid_trial(kmw_config)
 
 
 @req("KMW-ATT-5")

@@ -1,10 +1,11 @@
 """Interleavings of ``reset`` and ``step``: resets in the middle of trials, steps after the end.
 
 :class:`TrialMachine` is a hypothesis ``RuleBasedStateMachine`` that drives one candidate with
-any sequence of resets and steps, the trusted model following along, and fails KMW-ATT-4 when a
-trial begun by a reset in the middle of another does not run as a fresh trial (all k attempts
-ahead, fresh logs, the flag set). A step after the end is allowed to raise or not here (that is
-KMW-ATT-5's property); after one, the machine resets before stepping again.
+any sequence of resets and steps, the trusted model following along. Whenever it resets in the
+middle of a trial it starts a fresh candidate beside it on an equal single-task benchmark and
+compares the two, call by call, until that trial ends: the interrupted candidate must behave as
+the fresh one does (KMW-ATT-4). A step after the end may raise or not here (that is KMW-ATT-5's
+property); after one, the machine resets before stepping again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from conformance.harness import Blocked, CheckTally, Rejected, Session
-from conformance.properties import draw_benchmark
-from conformance.strategies import actions, draw, draw_plan
+from conformance.harness import Blocked, CheckTally, MidTrialPair, Rejected, Session
+from conformance.properties import draw_single_task_benchmarks
+from conformance.strategies import actions, draw_plan
 
 TARGET = "KMW-ATT-4"
 
@@ -28,17 +35,22 @@ class TrialMachine(RuleBasedStateMachine):
         super().__init__()
         self.config = config
         self.tally = tally
-        self.session: Session | None = None
+        self.main: Session | None = None
+        self.pair: MidTrialPair | None = None
         self.stopped = False
         self.needs_reset = True
+
+    def _session(self) -> Session:
+        return Session(self.config.candidate, self.make(), self.plan, self.config.keys, None,
+                       self.dim)
 
     @initialize(data=st.data())
     def build(self, data) -> None:
         self.tally.examples += 1
-        bench, names, dim = draw_benchmark(data, self.config)
-        plan = draw_plan(data, names, max_k=3, max_len=st.integers(1, 4), n_trials=(1, 1))
+        self.make, names, self.dim = draw_single_task_benchmarks(data, self.config)
+        self.plan = draw_plan(data, names, max_k=3, max_len=st.integers(1, 4), n_trials=(1, 1))
         try:
-            self.session = Session(self.config.candidate, bench, plan, self.config.keys, TARGET, dim)
+            self.main = self._session()
         except Rejected:
             self.stopped = True
 
@@ -54,29 +66,36 @@ class TrialMachine(RuleBasedStateMachine):
     def reset(self, seed) -> None:
         if self.stopped:
             return
+        mid_trial = self.main.model.in_trial and not self.main.model.trial_over \
+            and not self.needs_reset
         self.needs_reset = False
-        self._guard(lambda: self.session.reset(seed))
+        if mid_trial:
+            self.pair = MidTrialPair(self._session(), self.main)
+            self.tally.checked += 1
+            self._guard(lambda: self.pair.reset(seed))
+        else:
+            self.pair = None
+            self._guard(lambda: self.main.reset(seed))
 
     @precondition(lambda self: not self.stopped and not self.needs_reset
-                  and not self.session.model.trial_over)
+                  and not self.main.model.trial_over)
     @rule(action=actions)
     def step(self, action) -> None:
-        self._guard(lambda: self.session.step(action))
+        if self.pair is not None:
+            self._guard(lambda: self.pair.step(action))
+        else:
+            self._guard(lambda: self.main.step(action))
 
     @precondition(lambda self: not self.stopped and not self.needs_reset
-                  and self.session.model.trial_over)
+                  and self.main.model.trial_over)
     @rule(action=actions)
     def step_after_end(self, action) -> None:
         try:
-            self.session.candidate.step(action)
+            self.main.candidate.step(action)
         except Exception:
             pass
-        self.session.log.take()
+        self.main.log.take()
         self.needs_reset = True
-
-    def teardown(self) -> None:
-        if self.session is not None and TARGET in self.session.model.checked:
-            self.tally.checked += 1
 
 
 @pytest.mark.kmw_requirement(TARGET)
@@ -84,11 +103,11 @@ def test_trial_machine(kmw_config):
     """KMW-ATT-4 under arbitrary interleavings of reset and step."""
     tally = CheckTally(TARGET)
     current = settings()
-    steps = 30 if kmw_config.backend == "scripted" else 10
-    examples = current.max_examples if kmw_config.backend == "scripted" else 3
+    scripted = kmw_config.backend == "scripted"
     run_state_machine_as_test(
         lambda: TrialMachine(kmw_config, tally),
-        settings=settings(current, max_examples=examples, stateful_step_count=steps),
+        settings=settings(current, max_examples=current.max_examples if scripted else 3,
+                          stateful_step_count=30 if scripted else 10),
     )
     reason = tally.not_checked_reason()
     if reason:

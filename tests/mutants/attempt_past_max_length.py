@@ -12,9 +12,4 @@ class Wrapper(HookedReference):
             env.max_path_length = self.max_episode_length + 1
 
 
-BREAKS = frozenset(
-    {
-        "KMW-ATT-1", "KMW-ATT-2", "KMW-ATT-3", "KMW-EPL-1",
-        "KMW-SR-1", "KMW-SR-2", "KMW-LOG-1", "KMW-LOG-2", "KMW-LOG-3", "KMW-LOG-4",
-    }
-)
+BREAKS = frozenset({"KMW-EPL-1"})

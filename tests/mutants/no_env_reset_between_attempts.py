@@ -8,4 +8,4 @@ class Wrapper(HookedReference):
         return self.get_obs(obs, soft_reset=True), reward, False, False, info
 
 
-BREAKS = frozenset({"KMW-SR-2", "KMW-SR-4"})
+BREAKS = frozenset({"KMW-SR-4"})

@@ -8,4 +8,4 @@ class Wrapper(HookedReference):
         return bool(info.get("success")) or super()._attempt_over(terminated, truncated, info)
 
 
-BREAKS = frozenset({"KMW-ATT-1", "KMW-ATT-3"})
+BREAKS = frozenset({"KMW-ATT-1", "KMW-ATT-2", "KMW-ATT-3"})

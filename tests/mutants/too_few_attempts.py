@@ -8,4 +8,4 @@ class Wrapper(HookedReference):
         return self._attempt < max(self.k_episodes - 1, 1)
 
 
-BREAKS = frozenset({"KMW-ATT-2", "KMW-ATT-3", "KMW-SR-1", "KMW-SR-2", "KMW-LOG-3"})
+BREAKS = frozenset({"KMW-ATT-2", "KMW-ATT-3"})
