@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from conformance import profiles
 from conformance.config import BACKENDS, ENV_APIS, SuiteConfig
 from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
 from conformance.loader import LoadError, load_candidate
@@ -53,10 +52,6 @@ SUITE_DIR = Path(__file__).resolve().parent / "suite"
 MARKER = "kmw_requirement"
 NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a candidate)"
 DEFAULT_TIMEOUT = 120.0
-
-# Registered at import, before hypothesis's own pytest_configure loads --hypothesis-profile.
-profiles.register_profiles()
-
 
 class ShouldFindingWarning(UserWarning):
     """A candidate breaks a SHOULD requirement (reported, not failed, without --kmw-strict)."""
@@ -206,9 +201,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(*ids): the SPEC.md requirement IDs a conformance property enforces",
     )
+    impl = config.getoption("kmw_impl")
+    wanted_profile = config.getoption("hypothesis_profile", None) or ""
+    if impl is not None or wanted_profile.startswith("kmw-"):
+        # tryfirst: before hypothesis's pytest_configure loads --hypothesis-profile. Not at
+        # import time, so that plain pytest runs do not pay for importing hypothesis.
+        from conformance import profiles
+
+        profiles.register_profiles()
     if config.getoption("help", False) or config.getoption("version", False):
         return
-    impl = config.getoption("kmw_impl")
     if impl is None:
         for opt in ("kmw_report", "kmw_xfail"):
             if config.getoption(opt) is not None:
@@ -221,6 +223,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # No test paths given (nothing on the command line, or only ini testpaths): run the suite.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = [str(SUITE_DIR)]
+
+    from conformance import profiles
 
     chosen = config.getoption("hypothesis_profile", None)
     if not chosen:
@@ -236,6 +240,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None:
         return
     # After every pytest_configure (hypothesis's loads --hypothesis-profile there).
+    from conformance import profiles
+
     cfg = state.suite_config
     profiles.use_candidate_database(
         profiles.database_dir(session.config.rootpath, cfg.impl, cfg.backend, cfg.env_api)

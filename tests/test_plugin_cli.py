@@ -186,3 +186,22 @@ def test_hypothesis_profiles(
 
     report = json.loads(project.path.joinpath("r.json").read_text())
     assert report["options"]["hypothesis_profile"] == profile
+
+
+def test_kmw_profile_selectable_without_impl(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+from hypothesis import given, settings, strategies as st
+
+def test_profile_loaded():
+    assert settings.get_current_profile_name() == "kmw-thorough"
+    assert settings.default.max_examples == 500
+
+@given(st.integers())
+def test_uses_it(n):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("--hypothesis-profile=kmw-thorough")
+    result.assert_outcomes(passed=2)
+    assert "kmw conformance" not in result.stdout.str()

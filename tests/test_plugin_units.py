@@ -16,7 +16,7 @@ import pytest
 
 from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme, KeySchemeError, resolve_key_scheme
 from conformance.loader import IMPL_FORM, LoadError, load_candidate, resolve_dotted
-from conformance.profiles import CI, DEV, database_dir, default_profile
+from conformance.profiles import CI, DEV, database_dir, default_profile, register_profiles
 from conformance.report import Aggregator, build_report, decode, encode, write_json_atomic
 from conformance.spec import (
     SPEC_PATH,
@@ -341,6 +341,7 @@ def test_write_json_atomic(tmp_path: Path) -> None:
 def test_profiles_registered_and_default_choice() -> None:
     from hypothesis import HealthCheck, settings
 
+    register_profiles()
     for name, examples in (("kmw-dev", 20), ("kmw-ci", 30), ("kmw-thorough", 500)):
         prof = settings.get_profile(name)
         assert prof.max_examples == examples and prof.deadline is None

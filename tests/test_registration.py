@@ -77,6 +77,7 @@ def test_make_ml1_runs_the_wrapper_unchanged(ml1_reach: Any) -> None:
         np.testing.assert_array_equal(x[0], y[0])
         assert x[1:4] == y[1:4]
         assert x[4].keys() == y[4].keys()
+        assert all(np.all(x[4][key] == y[4][key]) for key in x[4])
         if x[2] or x[3]:
             break
     assert t == 2 * 6

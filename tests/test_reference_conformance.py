@@ -1,0 +1,60 @@
+"""The main job: the conformance suite against the reference wrapper, on both backends.
+
+These run the suite as a user does (a subprocess `pytest --kmw-impl=...`), read its JSON
+report, and require every requirement to pass: on the scripted backend all of them, on real
+Meta-World (briefly, a few examples per property) the ones CI has time for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "pytest", "--kmw-impl=kmw.KEpisodeMetaworld",
+           "-p", "no:cacheprovider", "--hypothesis-profile=kmw-ci", f"--kmw-report={report}",
+           "-q", *args]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=1200)
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return proc.returncode, data, proc.stdout + proc.stderr
+
+
+def test_reference_passes_every_requirement_on_the_scripted_benchmark(tmp_path):
+    code, report, out = run_suite(tmp_path)
+    assert code == 0, out[-4000:]
+    outcomes = {rid: r["outcome"] for rid, r in report["requirements"].items()}
+    assert set(outcomes) == set(load_spec())
+    assert set(outcomes.values()) == {"pass"}, outcomes
+
+
+METAWORLD_SUBSET = ("att_1 or att_2 or sr_2 or sr_4 or epl_2 or tsk_1 or log_1 or obs_3 "
+                    "or rew_1 or ifc_2")
+
+
+def test_reference_conforms_on_real_metaworld(tmp_path):
+    code, report, out = run_suite(tmp_path, "--kmw-backend=metaworld", "-k", METAWORLD_SUBSET)
+    assert code == 0, out[-4000:]
+    ran = {rid: r["outcome"] for rid, r in report["requirements"].items()
+           if r["outcome"] != "not-checked"}
+    assert len(ran) >= 10, ran
+    assert set(ran.values()) == {"pass"}, ran
+
+
+@pytest.mark.slow
+def test_reference_passes_everything_on_real_metaworld(tmp_path):
+    code, report, out = run_suite(tmp_path, "--kmw-backend=metaworld")
+    assert code == 0, out[-4000:]
+    assert {r["outcome"] for r in report["requirements"].values()} == {"pass"}
