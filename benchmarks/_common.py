@@ -28,10 +28,19 @@ def version(dist: str) -> str:
         return "not installed"
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages (a busy shared machine makes timings noisy)."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def machine_lines() -> list[str]:
-    """nproc, CPU model, and the python/mujoco/metaworld/gymnasium/numpy versions."""
+    """nproc, CPU model, load, and the python/mujoco/metaworld/gymnasium/numpy versions."""
     return [
         f"nproc: {os.cpu_count()}",
+        f"load average at start (1/5/15 min): {load_average()}",
         f"cpu: {cpu_model()}",
         f"python: {platform.python_version()} ({sys.platform})",
         "versions: "
@@ -57,3 +66,8 @@ def median(xs: list[float]) -> float:
 def spread(xs: list[float]) -> str:
     """``median [min, max]`` of ``xs``, 3 decimals."""
     return f"{statistics.median(xs):.3f} [{min(xs):.3f}, {max(xs):.3f}]"
+
+
+def print_footer() -> None:
+    """Print the load average at the end of the run."""
+    print(f"load average at end (1/5/15 min): {load_average()}")

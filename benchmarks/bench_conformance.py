@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import median, print_header
+from _common import median, print_footer, print_header
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = [
@@ -73,3 +73,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print_footer()

@@ -21,7 +21,7 @@ import json
 import subprocess
 import sys
 
-from _common import median, print_header
+from _common import median, print_footer, print_header
 
 GOAL = 20.0
 
@@ -96,3 +96,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print_footer()

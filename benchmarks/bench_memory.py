@@ -23,7 +23,7 @@ import json
 import subprocess
 import sys
 
-from _common import print_header
+from _common import print_footer, print_header
 
 CHILD = r"""
 import json, os, resource, sys, tracemalloc
@@ -107,3 +107,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print_footer()

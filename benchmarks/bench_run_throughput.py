@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from _common import median, print_header, spread
+from _common import median, print_footer, print_header, spread
 
 
 def run(num_envs: int, args: argparse.Namespace, out: str) -> float:
@@ -80,3 +80,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print_footer()

@@ -19,9 +19,9 @@ __all__ = [
     "KeyScheme",
     "Requirement",
     "SuiteConfig",
+    "__version__",
     "load_spec",
     "resolve_key_scheme",
-    "__version__",
 ]
 
 _EXPORTS = {

@@ -98,7 +98,15 @@ KMW_KEYS = KeyScheme(
 
 AMAGO_KEYS = KeyScheme(name="amago", success_template="{P} Trial {i} Success")
 
-_REQUIRED = ("name", "prefix", "success", "ret", "total_successes", "success_rate", "is_logging_key")
+_REQUIRED = (
+    "name",
+    "prefix",
+    "success",
+    "ret",
+    "total_successes",
+    "success_rate",
+    "is_logging_key",
+)
 
 
 def _check_duck(obj: Any, spec: str) -> None:
@@ -109,11 +117,15 @@ def _check_duck(obj: Any, spec: str) -> None:
             "expected a conformance.keys.KeyScheme instance or an object with its attributes"
         )
     try:
-        ok = isinstance(obj.success(0), str) and isinstance(obj.is_logging_key(obj.success(0)), bool)
+        ok = isinstance(obj.success(0), str) and isinstance(
+            obj.is_logging_key(obj.success(0)), bool
+        )
         ret = obj.ret(0)
         ok = ok and (ret is None or isinstance(ret, str))
     except Exception as e:  # noqa: BLE001
-        raise KeySchemeError(f"--kmw-keys={spec}: calling its success/ret/is_logging_key raised {e!r}") from None
+        raise KeySchemeError(
+            f"--kmw-keys={spec}: calling its success/ret/is_logging_key raised {e!r}"
+        ) from None
     if not ok:
         raise KeySchemeError(
             f"--kmw-keys={spec}: success(i) must return a str, ret(i) a str or None and "
@@ -130,7 +142,9 @@ def resolve_key_scheme(spec: str, search_dir: Path | None = None) -> KeyScheme:
         return KMW_KEYS
     if spec == "amago":
         return AMAGO_KEYS
-    expected = "--kmw-keys expects kmw, amago or DOTTED.PATH to a conformance.keys.KeyScheme instance"
+    expected = (
+        "--kmw-keys expects kmw, amago or DOTTED.PATH to a conformance.keys.KeyScheme instance"
+    )
     if "." not in spec and ":" not in spec:
         raise KeySchemeError(f"unknown key scheme {spec!r} — {expected}")
     try:

@@ -37,7 +37,7 @@ def _last_line(exc: BaseException) -> str:
 
 
 def _import(module: str) -> tuple[Any, str | None]:
-    """Import ``module``: ``(module, None)``, or ``(None, why)`` when it (or a parent) is missing."""
+    """Import ``module``: ``(module, None)``, or ``(None, why)`` if it or a parent is missing."""
     try:
         return importlib.import_module(module), None
     except ModuleNotFoundError as e:
@@ -108,8 +108,10 @@ def resolve_dotted(path: str, search_dir: Path | None = None) -> Any:
     if found:
         return obj
     top = splits[-1][0].split(".")[0]
-    if search_dir is not None and str(search_dir) not in sys.path and (
-        (search_dir / top).is_dir() or (search_dir / f"{top}.py").is_file()
+    if (
+        search_dir is not None
+        and str(search_dir) not in sys.path
+        and ((search_dir / top).is_dir() or (search_dir / f"{top}.py").is_file())
     ):
         sys.path.append(str(search_dir))
         importlib.invalidate_caches()
@@ -133,9 +135,10 @@ def check_candidate_signature(obj: Any, name: str) -> None:
     try:
         sig.bind("benchmark", "train", 1, max_episode_length=500)
     except TypeError as e:
+        short = name.rsplit(".", 1)[-1].split(":")[-1]
         raise LoadError(
             f"{name!r} cannot be called as Candidate(benchmark, split, k_episodes, "
-            f"max_episode_length=500): its signature is {name.rsplit('.', 1)[-1].split(':')[-1]}{sig} ({e})"
+            f"max_episode_length=500): its signature is {short}{sig} ({e})"
         ) from None
 
 

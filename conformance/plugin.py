@@ -53,6 +53,7 @@ MARKER = "kmw_requirement"
 NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a candidate)"
 DEFAULT_TIMEOUT = 120.0
 
+
 class ShouldFindingWarning(UserWarning):
     """A candidate breaks a SHOULD requirement (reported, not failed, without --kmw-strict)."""
 
@@ -286,7 +287,7 @@ def _in_suite(item: pytest.Item) -> bool:
     return True
 
 
-def test_name(item: pytest.Item) -> str:
+def report_name(item: pytest.Item) -> str:
     """``conformance/suite/<file>::<test>`` for suite tests (stable across machines), else
     the node ID."""
     path = Path(item.path).resolve()
@@ -379,7 +380,11 @@ def _warn_findings(item: pytest.Item, verdicts: list[Verdict], impl: str) -> Non
 
 
 def _call_verdicts(
-    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, state: KmwState, reqs: list[str]
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    state: KmwState,
+    reqs: list[str],
 ) -> list[Verdict]:
     xfails = {} if item.config.getoption("runxfail", False) else state.xfails
     excinfo = call.excinfo
@@ -435,6 +440,13 @@ def pytest_runtest_makereport(
     verdicts: list[Verdict] = []
     if report.when == "call":
         verdicts = _call_verdicts(item, call, report, state, reqs)
+    elif hasattr(report, "wasxfail") and report.skipped:
+        # An error in setup/teardown is not the failure the xfail file expects.
+        del report.wasxfail
+        report.outcome = "failed"
+        verdicts = uniform(
+            reqs, "fail", f"error in {report.when} of the test", trim(report.longreprtext)
+        )
     elif report.skipped:  # setup: skip marks, skipping fixtures
         verdicts = uniform(reqs, NOT_CHECKED, _skip_reason(report))
     elif report.failed:
@@ -442,7 +454,7 @@ def pytest_runtest_makereport(
             reqs, "fail", f"error in {report.when} of the test", trim(report.longreprtext)
         )
     if verdicts:
-        report.user_properties.append(encode(test_name(item), verdicts))
+        report.user_properties.append(encode(report_name(item), verdicts))
     return report
 
 
@@ -500,9 +512,7 @@ class KmwSession:
             tr.write_sep("=", "kmw SHOULD findings", yellow=True)
             for rid, test, v in findings:
                 tr.write_line(f"{rid} SHOULD not met: {v.reason} ({test})", yellow=True)
-            tr.write_line(
-                "SHOULD findings are reported, not failed; --kmw-strict makes them fail."
-            )
+            tr.write_line("SHOULD findings are reported, not failed; --kmw-strict makes them fail.")
         reqs = self.state.aggregator.requirements()
         tr.write_sep("=", f"kmw conformance of {self.state.suite_config.impl}")
         width = max(len(r) for r in reqs)

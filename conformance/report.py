@@ -151,7 +151,8 @@ def build_report(
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` atomically (temp file in the same dir + ``os.replace``)."""
+    """Write ``data`` as JSON to ``path`` atomically (a temp file in the same directory, then
+    ``os.replace``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -95,7 +95,10 @@ def parse_spec(text: str, source: str = "SPEC.md") -> dict[str, Requirement]:
         except SpecError as e:
             raise SpecError(f"{where}: {e}") from None
         if len(cells) != 4:
-            raise SpecError(f"{where}: expected 4 cells (ID | level | requirement | enforced by), got {len(cells)}")
+            raise SpecError(
+                f"{where}: expected 4 cells (ID | level | requirement | enforced by), "
+                f"got {len(cells)}"
+            )
         rid, level, req_text, enforced = cells
         if not _ID_RE.match(rid):
             raise SpecError(f"{where}: requirement ID {rid!r} is not of the form KMW-AREA-N")
@@ -111,7 +114,8 @@ def parse_spec(text: str, source: str = "SPEC.md") -> dict[str, Requirement]:
         for name in names:
             if not _NAME_RE.match(name):
                 raise SpecError(
-                    f"{where}: {rid}: {name!r} in 'enforced by' is not a test function or class name"
+                    f"{where}: {rid}: {name!r} in 'enforced by' is not a test function or "
+                    "class name"
                 )
         reqs[rid] = Requirement(rid, level, req_text, names)
     if not reqs:
@@ -136,7 +140,7 @@ def contract_version(path: Path | str | None = None) -> int:
     return parse_contract_version(p.read_text(encoding="utf-8"), source=str(p))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: Path) -> dict[str, Requirement]:
     return parse_spec(path.read_text(encoding="utf-8"), source=str(path))
 

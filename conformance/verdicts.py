@@ -30,7 +30,7 @@ from conformance.timeouts import KmwTimeout
 from conformance.violations import ContractViolation
 
 if sys.version_info >= (3, 11):
-    _Group = BaseExceptionGroup
+    _Group = BaseExceptionGroup  # noqa: F821 - a builtin from Python 3.11 on
 else:  # pragma: no cover - hypothesis depends on the backport there
     from exceptiongroup import BaseExceptionGroup as _Group
 
@@ -172,7 +172,9 @@ def decide_failure(
         shown, stopped_by = "passed", next(iter(findings))
     for r in reqs:
         if r not in decided:
-            verdicts.append(Verdict(r, NOT_CHECKED, f"not reached: the test stopped at {stopped_by}"))
+            verdicts.append(
+                Verdict(r, NOT_CHECKED, f"not reached: the test stopped at {stopped_by}")
+            )
     xfail_reason = None
     if shown == "xfailed":
         xfail_reason = "; ".join(f"{v.req_id}: {v.reason}" for v in expected.values())
@@ -191,6 +193,8 @@ def decide_pass(reqs: Sequence[str], xfails: Mapping[str, str]) -> list[Verdict]
     return out
 
 
-def uniform(reqs: Sequence[str], outcome: str, reason: str | None, text: str | None = None) -> list[Verdict]:
+def uniform(
+    reqs: Sequence[str], outcome: str, reason: str | None, text: str | None = None
+) -> list[Verdict]:
     """The same verdict for every requirement in ``reqs``."""
     return [Verdict(r, outcome, reason, text) for r in reqs]

@@ -49,5 +49,7 @@ def load_xfail_file(path: str | Path, spec: Mapping[str, Requirement]) -> dict[s
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
-        raise XfailFileError(f"cannot read --kmw-xfail file {str(p)!r}: {e.strerror or e}") from None
+        raise XfailFileError(
+            f"cannot read --kmw-xfail file {str(p)!r}: {e.strerror or e}"
+        ) from None
     return parse_xfail_text(text, spec, source=str(p))

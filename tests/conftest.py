@@ -13,10 +13,6 @@ import numpy as np
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: slow or thorough test, deselected by default")
-
-
 @pytest.fixture(scope="session")
 def ml1_reach() -> Any:
     """``metaworld.ML1("reach-v3", seed=0)``, built once per worker (about 3 s)."""

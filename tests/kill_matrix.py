@@ -80,6 +80,7 @@ class RunResult:
     outcomes: dict[str, str]
     report: dict[str, Any] | None
     output_tail: str
+    cpu_seconds: float = 0.0
 
     @property
     def failed_tests(self) -> list[str]:
@@ -166,17 +167,23 @@ def run_candidate(
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
     start = time.perf_counter()
-    proc = subprocess.run(
-        suite_command(candidate, report_path, profile),
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(
+            suite_command(candidate, report_path, profile),
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)  # wait and get the run's own CPU time
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        output = out.read()
     report = None
     if report_path.exists():
         report = json.loads(report_path.read_text())
     outcomes = {rid: r["outcome"] for rid, r in (report or {}).get("requirements", {}).items()}
-    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-80:])
-    return RunResult(candidate, proc.returncode, seconds, outcomes, report, tail)
+    tail = "\n".join(output.splitlines()[-80:])
+    cpu = usage.ru_utime + usage.ru_stime
+    return RunResult(candidate, proc.returncode, seconds, outcomes, report, tail, cpu)
 
 
 def levels() -> dict[str, str]:
@@ -277,7 +284,8 @@ def run_all(
     def one(c: Candidate) -> RunResult:
         res = run_candidate(c, profile, workdir)
         if progress:
-            print(f"  {c.kind:8s} {c.name:32s} exit {res.exit_status}  {res.seconds:6.1f} s",
+            print(f"  {c.kind:8s} {c.name:32s} exit {res.exit_status}  {res.seconds:6.1f} s "
+                  f"({res.cpu_seconds:5.1f} s CPU)",
                   file=sys.stderr, flush=True)
         return res
 
@@ -299,8 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     lv = levels()
     verdicts = [judge(r, lv) for r in results]
     print(format_matrix(results, verdicts))
-    print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s "
-          f"(profile {args.profile}, {args.jobs} at a time).")
+    cpu = sum(r.cpu_seconds for r in results)
+    print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s wall, "
+          f"{cpu:.0f} s CPU ({cpu / max(len(results), 1):.1f} s CPU per run; "
+          f"profile {args.profile}, {args.jobs} at a time).")
     if args.json:
         data = {}
         for r, v in zip(results, verdicts):
@@ -308,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             entry["kill_matrix"] = {
                 "kind": r.candidate.kind, "bug": r.candidate.doc,
                 "declared": sorted(r.candidate.breaks), "options": list(r.candidate.options),
-                "seconds": round(r.seconds, 2), **asdict(v),
+                "seconds": round(r.seconds, 2), "cpu_seconds": round(r.cpu_seconds, 2),
+                **asdict(v),
             }
             data[r.candidate.name] = entry
         Path(args.json).write_text(json.dumps(data, indent=1, default=str))

@@ -4,6 +4,7 @@ with and without ``--kmw-impl``, and the hypothesis profiles it selects."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,32 +60,55 @@ def _usage_error(result: pytest.RunResult) -> str:
     [
         (
             ["--kmw-impl=mypkg_that_is_missing.Wrapper"],
-            "could not import module 'mypkg_that_is_missing': No module named "
-            "'mypkg_that_is_missing' — --kmw-impl expects DOTTED.PATH to a class or factory "
-            "called as Candidate(benchmark, split, k_episodes, max_episode_length=500)",
+            (
+                "could not import module 'mypkg_that_is_missing': No module named "
+                "'mypkg_that_is_missing' — --kmw-impl expects DOTTED.PATH to a class or factory "
+                "called as Candidate(benchmark, split, k_episodes, max_episode_length=500)"
+            ),
         ),
         (["--kmw-impl=cands.Missing"], "module 'cands' has no attribute 'Missing'"),
         (["--kmw-impl=cands:NOT_CALLABLE"], "'cands:NOT_CALLABLE' is not callable"),
         (["--kmw-impl=cands.two_args"], "cannot be called as Candidate(benchmark, split"),
-        (["--kmw-impl=broken.X"], "importing module 'broken' raised RuntimeError: boom at import time"),
+        (
+            ["--kmw-impl=broken.X"],
+            "importing module 'broken' raised RuntimeError: boom at import time",
+        ),
         (["--kmw-impl=Good"], "'Good' is not of the form pkg.mod.Attr or pkg.mod:Attr"),
         (["--kmw-impl=cands.Good", "--kmw-keys=nope"], "unknown key scheme 'nope'"),
-        (["--kmw-impl=cands.Good", "--kmw-keys=cands.NOPE"], "module 'cands' has no attribute 'NOPE'"),
-        (["--kmw-impl=cands.Good", "--kmw-backend=mujoco"], "argument --kmw-backend: invalid choice: 'mujoco'"),
-        (["--kmw-impl=cands.Good", "--kmw-env-api=gym3"], "argument --kmw-env-api: invalid choice: 'gym3'"),
-        (["--kmw-impl=cands.Good", "--kmw-timeout=-1"], "argument --kmw-timeout: expected a number of seconds >= 0"),
+        (
+            ["--kmw-impl=cands.Good", "--kmw-keys=cands.NOPE"],
+            "module 'cands' has no attribute 'NOPE'",
+        ),
+        (
+            ["--kmw-impl=cands.Good", "--kmw-backend=mujoco"],
+            "argument --kmw-backend: invalid choice: 'mujoco'",
+        ),
+        (
+            ["--kmw-impl=cands.Good", "--kmw-env-api=gym3"],
+            "argument --kmw-env-api: invalid choice: 'gym3'",
+        ),
+        (
+            ["--kmw-impl=cands.Good", "--kmw-timeout=-1"],
+            "argument --kmw-timeout: expected a number of seconds >= 0",
+        ),
         (["--kmw-impl=cands.Good", "--kmw-xfail=missing.txt"], "cannot read --kmw-xfail file"),
         (["--kmw-report=r.json"], "--kmw-report needs --kmw-impl"),
     ],
 )
-def test_bad_input_is_one_usage_error(project: pytest.Pytester, args: list[str], expected: str) -> None:
+def test_bad_input_is_one_usage_error(
+    project: pytest.Pytester, args: list[str], expected: str
+) -> None:
     message = _usage_error(project.runpytest_inprocess(*args))
     assert expected in message
 
 
 def test_xfail_file_with_unknown_id_is_usage_error(project: pytest.Pytester) -> None:
-    project.path.joinpath("known.txt").write_text("# known failures\nKMW-ATT-1  late\nKMW-BOGUS-9  what\n")
-    message = _usage_error(project.runpytest_inprocess("--kmw-impl=cands.Good", "--kmw-xfail=known.txt"))
+    project.path.joinpath("known.txt").write_text(
+        "# known failures\nKMW-ATT-1  late\nKMW-BOGUS-9  what\n"
+    )
+    message = _usage_error(
+        project.runpytest_inprocess("--kmw-impl=cands.Good", "--kmw-xfail=known.txt")
+    )
     assert "known.txt:3: unknown requirement ID 'KMW-BOGUS-9'" in message
 
 
@@ -124,17 +148,14 @@ def test_without_impl_nothing_changes_and_suite_skips(project: pytest.Pytester) 
 
 
 def test_impl_without_paths_collects_exactly_the_suite(project: pytest.Pytester) -> None:
+    suite = _suite_items(project)
     result = project.runpytest_subprocess("--kmw-impl=cands:Good", "--collect-only", "-q")
     assert result.ret == 0, result.stderr.str()
-    collected = _collected(result)
-    assert collected == _suite_items(project)
-    assert "test_own.py::test_own" not in collected
-
-
-def test_impl_with_testpaths_ini_still_runs_the_suite(project: pytest.Pytester) -> None:
+    assert _collected(result) == suite
+    # ini testpaths are not test paths given by the user: still only the suite.
     project.makeini("[pytest]\ntestpaths = .\n")
-    suite = project.runpytest_subprocess("--kmw-impl=cands.partial", "--collect-only", "-q")
-    assert _collected(suite) == _suite_items(project)
+    result = project.runpytest_subprocess("--kmw-impl=cands.partial", "--collect-only", "-q")
+    assert _collected(result) == suite
 
 
 PROFILE_TEST = """
@@ -152,17 +173,43 @@ def test_profile(kmw_config):
         assert current.database is None
     else:
         assert db in str(current.database.path)
+    options = dict(item.split("=") for item in os.environ["EXPECT_OPTIONS"].split())
+    assert kmw_config.backend == options["backend"]
+    assert kmw_config.env_api == options["env_api"]
+    assert kmw_config.keys.name == options["keys"]
+    assert kmw_config.strict == (options["strict"] == "1")
+    assert kmw_config.impl == "cands.Good" and kmw_config.candidate.__name__ == "Good"
 """
 
 
 @pytest.mark.parametrize(
-    ("env", "args", "profile", "examples", "db"),
+    ("env", "args", "profile", "examples", "db", "options"),
     [
-        ({}, [], "kmw-dev", 20, ".hypothesis/kmw/cands.Good-"),
-        ({"CI": "true"}, ["--hypothesis-profile=kmw-thorough"], "kmw-thorough", 500, ".hypothesis/kmw/cands.Good-"),
+        (
+            {},
+            [],
+            "kmw-dev",
+            20,
+            ".hypothesis/kmw/cands.Good-",
+            "backend=scripted env_api=gymnasium keys=kmw strict=0",
+        ),
+        (
+            {"CI": "true"},
+            [
+                "--hypothesis-profile=kmw-thorough",
+                "--kmw-backend=metaworld",
+                "--kmw-env-api=gym",
+                "--kmw-keys=amago",
+                "--kmw-strict",
+            ],
+            "kmw-thorough",
+            500,
+            ".hypothesis/kmw/cands.Good-",
+            "backend=metaworld env_api=gym keys=amago strict=1",
+        ),
     ],
 )
-def test_hypothesis_profiles(
+def test_profiles_and_suite_config(
     project: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     env: dict[str, str],
@@ -170,6 +217,7 @@ def test_hypothesis_profiles(
     profile: str,
     examples: int,
     db: str,
+    options: str,
 ) -> None:
     project.makepyfile(test_profile=PROFILE_TEST)
     monkeypatch.delenv("CI", raising=False)
@@ -178,30 +226,30 @@ def test_hypothesis_profiles(
     monkeypatch.setenv("EXPECT_PROFILE", profile)
     monkeypatch.setenv("EXPECT_EXAMPLES", str(examples))
     monkeypatch.setenv("EXPECT_DB", db)
+    monkeypatch.setenv("EXPECT_OPTIONS", options)
     result = project.runpytest_subprocess(
         "--kmw-impl=cands.Good", "test_profile.py", "--kmw-report=r.json", *args
     )
     result.assert_outcomes(passed=1)
-    import json
-
     report = json.loads(project.path.joinpath("r.json").read_text())
+    expected = dict(item.split("=") for item in options.split())
     assert report["options"]["hypothesis_profile"] == profile
+    assert report["options"]["backend"] == expected["backend"]
+    assert report["options"]["env_api"] == expected["env_api"]
+    assert report["options"]["keys"] == expected["keys"]
+    assert report["options"]["strict"] is (expected["strict"] == "1")
 
 
 def test_kmw_profile_selectable_without_impl(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_plain="""
-from hypothesis import given, settings, strategies as st
+from hypothesis import settings
 
 def test_profile_loaded():
     assert settings.get_current_profile_name() == "kmw-thorough"
     assert settings.default.max_examples == 500
-
-@given(st.integers())
-def test_uses_it(n):
-    pass
 """
     )
     result = pytester.runpytest_subprocess("--hypothesis-profile=kmw-thorough")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=1)
     assert "kmw conformance" not in result.stdout.str()

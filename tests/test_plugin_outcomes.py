@@ -6,7 +6,6 @@ plugin), run in pytest subprocesses that load the plugin from its entry point.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,40 +173,41 @@ def _check_terminal(result: pytest.RunResult) -> None:
         "XFAIL test_mini.py::test_known_failure - KMW-EPL-1: attempts overrun by one step",
     ):
         result.stdout.fnmatch_lines([line])
-    result.stdout.fnmatch_lines(["FAILED test_mini.py::test_hangs - Failed: exceeded --kmw-timeout=2 s*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_mini.py::test_hangs - Failed: exceeded --kmw-timeout=2 s*"]
+    )
     result.stdout.fnmatch_lines(
         ["FAILED test_mini.py::test_fixed_since - [[]XPASS(strict)[]] stale xfail entry*"]
     )
     result.stdout.fnmatch_lines(["*= kmw SHOULD findings =*", "KMW-IFC-4 SHOULD not met: *"])
-    result.stdout.fnmatch_lines(["*ShouldFindingWarning: KMW-IFC-4 (SHOULD) not met by cand.Hangs*"])
+    result.stdout.fnmatch_lines(
+        ["*ShouldFindingWarning: KMW-IFC-4 (SHOULD) not met by cand.Hangs*"]
+    )
     result.stdout.fnmatch_lines(["*= kmw conformance of cand.Hangs =*"])
     for rid, outcome in EXPECTED.items():
         result.stdout.re_match_lines([rf"^{rid}\s+(MUST|SHOULD)\s+{outcome}\b"])
 
 
-def test_serial_run_outcomes_report_and_terminal(
+def test_serial_and_xdist_runs_agree(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("xdist")
     monkeypatch.setenv("CI", "true")  # -> the derandomized kmw-ci profile
     _setup(pytester)
-    result, report = _run(pytester)
-    _check_report(result, report)
+    calls = pytester.path.joinpath("calls.txt")
+
+    result, serial = _run(pytester)
+    _check_report(result, serial)
     _check_terminal(result)
     # The hanging example ran once: hypothesis neither retried nor shrank it, and the run went on.
-    assert pytester.path.joinpath("calls.txt").read_text() == "step\n"
+    assert calls.read_text() == "step\n"
 
-
-def test_xdist_report_equals_serial(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("xdist")
-    monkeypatch.setenv("CI", "true")
-    _setup(pytester)
-    serial_result, serial = _run(pytester)
-    pytester.path.joinpath("calls.txt").unlink()
+    calls.unlink()
     result, parallel = _run(pytester, "-n", "2")
     assert "2 workers [11 items]" in result.stdout.str()  # really distributed
     _check_report(result, parallel)
     _check_terminal(result)
-    assert pytester.path.joinpath("calls.txt").read_text() == "step\n"
+    assert calls.read_text() == "step\n"
     assert parallel.pop("versions") == serial.pop("versions")
     assert parallel == serial
 

@@ -83,6 +83,20 @@ def test_contract_version_line_required() -> None:
         parse_contract_version("no version")
 
 
+def test_coverage_check_finds_suite_names(tmp_path: Path) -> None:
+    from conformance.suite.test_spec_coverage import defined_names
+
+    (tmp_path / "test_a.py").write_text(
+        "def test_one(): pass\n"
+        "class Machine:\n"
+        "    def rule(self): pass\n"
+        "TestMachine = Machine\n"
+        "x.y = 3\n"
+    )
+    (tmp_path / "notes.txt").write_text("def test_ignored(): pass\n")
+    assert defined_names(tmp_path) == {"test_one", "Machine", "rule", "TestMachine"}
+
+
 # --------------------------------------------------------------------------- loader
 
 
@@ -134,21 +148,29 @@ def test_load_candidate_accepts_classes_factories_partials(candidates: Path, pat
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("kmw_no_such_pkg.X", "could not import module 'kmw_no_such_pkg': No module named 'kmw_no_such_pkg'"),
+        (
+            "kmw_no_such_pkg.X",
+            "could not import module 'kmw_no_such_pkg': No module named 'kmw_no_such_pkg'",
+        ),
         ("kmwcands.nosub.X", "could not import module 'kmwcands.nosub'"),
         ("kmwcands.mod.Nope", "module 'kmwcands.mod' has no attribute 'Nope'"),
         ("kmwcands.mod:Good.Nope", "type 'kmwcands.mod.Good' has no attribute 'Nope'"),
         ("kmwcands.mod.NOT_CALLABLE", "is not callable"),
         ("kmwcands.mod.two_args", "cannot be called as Candidate(benchmark, split, k_episodes"),
         ("kmwcands.mod.no_length", "max_episode_length"),
-        ("kmwcands.broken.X", "importing module 'kmwcands.broken' raised RuntimeError: boom at import"),
+        (
+            "kmwcands.broken.X",
+            "importing module 'kmwcands.broken' raised RuntimeError: boom at import",
+        ),
         ("kmwcands.missing_dep.X", "No module named 'kmw_no_such_dependency'"),
         ("Good", "is not of the form"),
         ("kmwcands.mod:", "is not of the form"),
         ("kmwcands..mod", "is not of the form"),
     ],
 )
-def test_load_candidate_errors_name_problem_and_form(candidates: Path, path: str, message: str) -> None:
+def test_load_candidate_errors_name_problem_and_form(
+    candidates: Path, path: str, message: str
+) -> None:
     with pytest.raises(LoadError) as info:
         load_candidate(path)
     text = str(info.value)
@@ -255,7 +277,10 @@ def test_must_violation_fails_its_requirement_only() -> None:
     d = decide_failure(["KMW-ATT-1", "KMW-ATT-2"], _cv("KMW-ATT-2"), SPEC, {}, False, "tb")
     assert d.shown == "failed"
     by = {v.req_id: v for v in d.verdicts}
-    assert by["KMW-ATT-2"].outcome == "fail" and "[KMW-ATT-2] broken" in by["KMW-ATT-2"].failing_example
+    assert (
+        by["KMW-ATT-2"].outcome == "fail"
+        and "[KMW-ATT-2] broken" in by["KMW-ATT-2"].failing_example
+    )
     assert by["KMW-ATT-1"].outcome == "not-checked"
 
 
@@ -270,11 +295,15 @@ def test_other_exceptions_and_unmarked_violations_fail_every_mark() -> None:
     for exc in (TypeError("bad"), _cv("KMW-REW-1")):
         d = decide_failure(["KMW-ATT-1", "KMW-ATT-2"], exc, SPEC, {}, False, "traceback text")
         assert d.shown == "failed"
-        assert {v.req_id: v.outcome for v in d.verdicts} == {"KMW-ATT-1": "fail", "KMW-ATT-2": "fail"}
+        assert {v.req_id: v.outcome for v in d.verdicts} == {
+            "KMW-ATT-1": "fail",
+            "KMW-ATT-2": "fail",
+        }
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is a 3.11 builtin")
 def test_exception_group_mixes_findings_and_failures() -> None:
-    group = ExceptionGroup("multi", [_cv("KMW-ATT-5"), _cv("KMW-ATT-4")])
+    group = ExceptionGroup("multi", [_cv("KMW-ATT-5"), _cv("KMW-ATT-4")])  # noqa: F821
     d = decide_failure(["KMW-ATT-4", "KMW-ATT-5"], group, SPEC, {}, False, "tb")
     assert d.shown == "failed"
     assert {v.req_id: v.outcome for v in d.verdicts} == {
@@ -302,7 +331,9 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
     agg = Aggregator(SPEC)
     props = [
         encode("t1", [Verdict("KMW-ATT-1", "pass"), Verdict("KMW-ATT-2", "not-checked", "why")]),
-        encode("t2", [Verdict("KMW-ATT-1", "fail", "bad", "example"), Verdict("KMW-ATT-2", "pass")]),
+        encode(
+            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example"), Verdict("KMW-ATT-2", "pass")]
+        ),
         ("other", "ignored"),
     ]
     assert [t for t, _ in decode(props)] == ["t1", "t2"]
@@ -319,12 +350,24 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
     assert reqs["KMW-ATT-2"]["outcome"] == "pass"
     assert reqs["KMW-REW-1"]["outcome"] == "not-checked" and reqs["KMW-REW-1"]["reason"]
     report = build_report(
-        aggregator=agg, contract_version=1, plugin_version="v", candidate="c",
-        options={"backend": "scripted"}, exit_status=1,
+        aggregator=agg,
+        contract_version=1,
+        plugin_version="v",
+        candidate="c",
+        options={"backend": "scripted"},
+        exit_status=1,
     )
     assert report["summary"]["fail"] == 1 and report["summary"]["pass"] == 1
     assert sum(report["summary"].values()) == len(SPEC)
-    assert set(report["versions"]) >= {"python", "pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco"}
+    assert set(report["versions"]) >= {
+        "python",
+        "pytest",
+        "hypothesis",
+        "numpy",
+        "gymnasium",
+        "metaworld",
+        "mujoco",
+    }
 
 
 def test_write_json_atomic(tmp_path: Path) -> None:
@@ -366,10 +409,12 @@ def test_time_limit_interrupts_busy_loop_and_restores_handler() -> None:
     import signal
 
     before = signal.getsignal(signal.SIGALRM)
-    with pytest.raises(KmwTimeout, match=r"exceeded --kmw-timeout=0.2 s"):
-        with time_limit(0.2) as state:
-            while True:
-                pass
+    with (
+        pytest.raises(KmwTimeout, match=r"exceeded --kmw-timeout=0.2 s"),
+        time_limit(0.2) as state,
+    ):
+        while True:
+            pass
     assert state["fired"]
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
