@@ -223,6 +223,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # No test paths given (nothing on the command line, or only ini testpaths): run the suite.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
+        if not SUITE_DIR.joinpath("__init__.py").is_file():
+            raise _usage(
+                f"the conformance suite is not installed: no {SUITE_DIR} (the package was built "
+                "without its conformance.suite subpackage); reinstall kmw, or give test paths"
+            )
         config.args = [str(SUITE_DIR)]
 
     from conformance import profiles

@@ -199,24 +199,55 @@ def test_make_benchmark_rejects_bad_seeds(seed):
         make_benchmark(TASK, seed=seed)
 
 
-def _build_in_child(root: str, lock: bool) -> str:
-    os.environ[cache.CACHE_DIR_ENV] = root
-    if not lock:
-        cache.fcntl = None  # every process builds and writes: the atomic replace alone must hold
-    return digest(make_benchmark(TASK, seed=7))
+def _concurrent_child(roots, payload, marker_dir, barrier, results) -> None:
+    """Runs in a spawned process: two rounds of load_or_build, all 4 processes at once."""
+    import fcntl
+    import time
+    import uuid
+
+    def build():
+        (Path(marker_dir) / f"{os.path.basename(current)}-{uuid.uuid4().hex}").touch()
+        time.sleep(0.3)  # hold the build open so the others really overlap it
+        return cache.from_payload(payload)
+
+    out = []
+    for current, lock in ((roots[0], False), (roots[1], True)):
+        cache.fcntl = fcntl if lock else None  # no lock: every process builds and writes
+        barrier.wait(timeout=60)
+        out.append(digest(cache.load_or_build("ML1", TASK, 7, build=build, root=Path(current))))
+    results.put(out)
 
 
-@pytest.mark.parametrize("lock", [False, True], ids=["no-lock", "lock"])
-def test_concurrent_builders_corrupt_nothing(cache_root, fresh_ml1, lock):
+def test_concurrent_builders_corrupt_nothing(tmp_path, fresh_ml1):
+    """4 processes load_or_build the same key at the same moment: first with the lock disabled
+    (all build and write; the atomic replace alone must keep the file whole), then with it
+    (exactly one builds, the others wait and load its file)."""
+    pytest.importorskip("fcntl")
+    roots = (str(tmp_path / "unlocked"), str(tmp_path / "locked"))
+    markers = tmp_path / "markers"
+    markers.mkdir()
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        digests = pool.starmap(_build_in_child, [(str(cache_root), lock)] * 4)
-    assert digests == [digest(fresh_ml1)] * 4
-    path = cache.cache_path("ML1", TASK, 7)
-    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == []
-    payload = cache.decode(path.read_bytes(), "ml1-reach-v3", 7)
-    assert digest(cache.from_payload(payload)) == digest(fresh_ml1)
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    payload = cache.to_payload(fresh_ml1, "ML1", TASK, 7)
+    procs = [
+        ctx.Process(target=_concurrent_child, args=(roots, payload, str(markers), barrier, results))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    outs = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    want = digest(fresh_ml1)
+    assert outs == [[want, want]] * 4
+    builds = sorted(m.name.split("-")[0] for m in markers.iterdir())
+    assert builds == ["locked"] + ["unlocked"] * 4
+    for root in roots:
+        path = cache.cache_path("ML1", TASK, 7, root=Path(root))
+        assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+        payload_back = cache.decode(path.read_bytes(), "ml1-reach-v3", 7)
+        assert digest(cache.from_payload(payload_back)) == want
 
 
 def test_file_for_another_benchmark_is_not_used(cache_root, fresh_ml1):

@@ -253,3 +253,13 @@ def test_profile_loaded():
     result = pytester.runpytest_subprocess("--hypothesis-profile=kmw-thorough")
     result.assert_outcomes(passed=1)
     assert "kmw conformance" not in result.stdout.str()
+
+
+def test_missing_suite_directory_is_usage_error(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import conformance.plugin
+
+    monkeypatch.setattr(conformance.plugin, "SUITE_DIR", project.path / "no-suite-here")
+    message = _usage_error(project.runpytest_inprocess("--kmw-impl=cands.Good"))
+    assert "the conformance suite is not installed" in message
