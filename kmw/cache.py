@@ -80,7 +80,7 @@ def metaworld_version() -> str:
 
 
 def cache_dir() -> Path:
-    """The cache's root: ``$KMW_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/kmw``, else ``~/.cache/kmw``."""
+    """The cache's root: ``$KMW_CACHE_DIR``, else ``$XDG_CACHE_HOME/kmw``, else ``~/.cache/kmw``."""
     explicit = os.environ.get(CACHE_DIR_ENV)
     if explicit:
         return Path(explicit).expanduser()

@@ -30,7 +30,7 @@ import numpy as np
 
 from kmw import __version__
 from kmw.benchmarks import BenchmarkName, make_benchmark, resolve_benchmark_name
-from kmw.cache import metaworld_version
+from kmw.cache import cache_path, metaworld_version
 from kmw.policies import (
     BUILTIN_POLICIES,
     GOAL_KEY,
@@ -101,7 +101,7 @@ class RunStats:
     seconds: float = 0.0
 
     def table(self, k: int) -> dict[str, dict[str, Any]]:
-        """Per task (and ``"all"``): trial count, and per attempt the success rate and mean return."""
+        """Per task (and ``"all"``): trial count, per-attempt success rate and mean return."""
         groups: dict[str, list[TrialResult]] = {}
         for t in self.trials:
             groups.setdefault(t.task, []).append(t)
@@ -392,6 +392,13 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
         import_callable(args.policy)  # fail on a bad name before the (possibly slow) build
     num_envs = min(args.num_envs, args.trials)
 
+    cached_file = cache_path(name.kind, name.task, args.benchmark_seed)
+    if not cached_file.is_file():
+        print(
+            f"{PROG} run: building the {name} tasks with Meta-World (once: ML1 takes seconds, "
+            f"ML10 about 20 s, ML45 about a minute); later runs load them from {cached_file}",
+            file=stderr,
+        )
     benchmark = make_benchmark(name, seed=args.benchmark_seed)
     factory = EnvFactory(benchmark, args.split, args.k, args.max_episode_length)
     probe = factory()

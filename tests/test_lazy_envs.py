@@ -1,4 +1,4 @@
-"""The reference wrapper builds env instances lazily, one per class, and reuses them across trials."""
+"""The reference wrapper builds env instances lazily, one per class, reused across trials."""
 
 from __future__ import annotations
 

@@ -29,8 +29,30 @@ MUTANTS = [c for c in CANDIDATES if c.kind == "mutant"]
 CORRECT = [c for c in CANDIDATES if c.kind != "mutant"]
 
 
+#: Where the suite disagrees with SPEC.md on a candidate (reported to the suite's owner). Strict
+#: xfail: the day the suite is fixed the test XPASSes, fails, and the entry must go.
+KNOWN_SUITE_ISSUES = {
+    "flag_one_step_late": (
+        "the suite reads a flag 1.0 on a mid-attempt step with no env reset as an attempt end "
+        "and fails KMW-ATT-1; SPEC decides attempt ends from the env, so this is KMW-SR-1 only"
+    ),
+    "rejects_long_attempts": (
+        "check_constructed (KMW-IFC-2, KMW-OBS-1) builds with max_episode_length=5 on benchmarks "
+        "whose env limit is below 5 and fails a candidate that rejects it, which KMW-EPL-2 allows"
+    ),
+}
+
+
 def _ids(cands: list[km.Candidate]) -> list[str]:
     return [c.name for c in cands]
+
+
+def _params(cands: list[km.Candidate]) -> list:
+    return [
+        pytest.param(c, id=c.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_SUITE_ISSUES[c.name]))
+        if c.name in KNOWN_SUITE_ISSUES else pytest.param(c, id=c.name)
+        for c in cands
+    ]
 
 
 def _explain(result: km.RunResult) -> str:
@@ -67,6 +89,10 @@ def test_every_requirement_has_a_mutant() -> None:
     assert set(LEVELS) - declared == set()
 
 
+def test_known_suite_issues_name_candidates() -> None:
+    assert set(KNOWN_SUITE_ISSUES) <= {c.name for c in CANDIDATES}
+
+
 @pytest.mark.parametrize(
     "cand", [c for c in CORRECT if c.kind == "variant"],
     ids=_ids([c for c in CORRECT if c.kind == "variant"]),
@@ -93,7 +119,7 @@ def _imported_modules(mod: object) -> set[str]:
 # -- the suite on each candidate (one subprocess each) -------------------------------------------
 
 
-@pytest.mark.parametrize("cand", MUTANTS, ids=_ids(MUTANTS))
+@pytest.mark.parametrize("cand", _params(MUTANTS))
 def test_suite_catches_mutant(cand: km.Candidate, tmp_path) -> None:
     result = km.run_candidate(cand, workdir=tmp_path)
     assert result.report is not None, _explain(result) + "\n" + result.output_tail
@@ -108,7 +134,7 @@ def test_suite_catches_mutant(cand: km.Candidate, tmp_path) -> None:
         assert result.outcomes.get(rid) == km.NOT_CHECKED, _explain(result)
 
 
-@pytest.mark.parametrize("cand", CORRECT, ids=_ids(CORRECT))
+@pytest.mark.parametrize("cand", _params(CORRECT))
 def test_suite_passes_correct_wrapper(cand: km.Candidate, tmp_path) -> None:
     result = km.run_candidate(cand, workdir=tmp_path)
     assert result.report is not None, _explain(result) + "\n" + result.output_tail
