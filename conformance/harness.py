@@ -99,13 +99,14 @@ class Session:
                 raise Rejected(str(exc)) from exc
             self._fail(f"the candidate raised at construction with valid arguments: "
                        f"{type(exc).__name__}: {exc}", exc=exc)
-        self.log.take()
+        construction_events = self.log.take()
         if plan.reward_scales:
             self.candidate.reward_scales = dict(plan.reward_scales)
         self.model = TrialModel(ContractContext(
             k=plan.k, max_len=plan.max_len, split=plan.split, obs_dim=obs_dim,
             observation_space=getattr(self.candidate, "observation_space", None),
             keys=keys, split_tasks=self.split_tasks, split_classes=dict(split_classes)))
+        self.model.note_events(construction_events)
         self.trace.append(f"Candidate(benchmark, split={plan.split!r}, k_episodes={plan.k}, "
                           f"max_episode_length={plan.max_len})"
                           + (f"; reward_scales={plan.reward_scales}" if plan.reward_scales else ""))

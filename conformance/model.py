@@ -90,6 +90,7 @@ class TrialModel:
     attempt_success: bool = False
     successes: int = 0
     checked: set[str] = field(default_factory=set)
+    env_tasks: dict[int, Any] = field(default_factory=dict)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -108,7 +109,8 @@ class TrialModel:
                                f"np.ndarray {shape} float32",
                                f"{type(obs).__name__} {getattr(obs, 'shape', None)} "
                                f"{getattr(obs, 'dtype', None)}", blocking=False))
-        elif not self.ctx.observation_space.contains(arr):
+        elif hasattr(self.ctx.observation_space, "contains") and \
+                not self.ctx.observation_space.contains(arr):
             out.append(Finding(req, "observation lies outside observation_space",
                                "an observation inside observation_space", _short(arr),
                                blocking=False))
@@ -162,6 +164,16 @@ class TrialModel:
                 req[keys.success_rate] = "KMW-LOG-3"
         return exp, req
 
+    def _in_split(self, task: Any) -> bool:
+        return any(task is t for t in self.ctx.split_tasks) or task in self.ctx.split_tasks
+
+    def note_events(self, events: list[Event]) -> None:
+        """Follow which task each env has from its ``set_task`` events (also those made outside
+        checked calls, e.g. at construction)."""
+        for e in events:
+            if e.kind == "set_task":
+                self.env_tasks[e.env_id] = e.task
+
     # -- reset ----------------------------------------------------------------------------------
 
     def on_reset(self, result: Any, events: list[Event], candidate: Any) -> list[Finding]:
@@ -178,9 +190,10 @@ class TrialModel:
         req = self._check("KMW-TSK-1")
         set_tasks = [e for e in events if e.kind == "set_task"]
         for e in set_tasks:
-            if not any(e.task is t for t in self.ctx.split_tasks) and e.task not in self.ctx.split_tasks:
+            if not self._in_split(e.task):
                 f.append(Finding(req, f"set a task that is not in the {self.ctx.split} split's tasks",
-                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}", blocking=False))
+                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}",
+                                 blocking=False))
             elif e.env_name not in self.ctx.split_classes:
                 f.append(Finding(req, f"set a task on an env whose class is not in "
                                  f"{self.ctx.split}_classes", sorted(self.ctx.split_classes),
@@ -190,15 +203,16 @@ class TrialModel:
                              "an underlying reset()", "none"))
             return f
         last = resets[-1]
-        tasks_on_env = [e for e in set_tasks if e.env_id == last.env_id]
-        if tasks_on_env:
-            self.task = tasks_on_env[-1].task
-        elif self.env_id != last.env_id or self.task is None:
-            self.task = None
+        self.note_events(events)
+        self.task = self.env_tasks.get(last.env_id)
         if self.task is None:
             f.append(Finding(req, "reset() reset an env on which no task of the split was set",
                              "set_task(task) before the env's reset()", "no set_task"))
             return f
+        if not set_tasks and not self._in_split(self.task):
+            f.append(Finding(req, f"the trial runs a task that is not in the {self.ctx.split} "
+                             f"split's tasks", f"a task of {self.ctx.split}_tasks",
+                             f"task {self.task!r:.120}", blocking=False))
         self.env_id = last.env_id
         self.task_name = last.env_name
         self.in_trial, self.trial_over = True, False
@@ -330,7 +344,8 @@ class TrialModel:
                                  "cast to float32", _short(want), _short(vec[:-1]), blocking=False))
             req = self._check("KMW-SR-1")
             if vec[-1] != 0.0:
-                f.append(Finding(req, "flag must be 0.0 inside an attempt", 0.0, float(vec[-1]), blocking=False))
+                f.append(Finding(req, "flag must be 0.0 inside an attempt", 0.0, float(vec[-1]),
+                                 blocking=False))
         f += self._log_findings(info, {}, {})
         return f
 

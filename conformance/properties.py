@@ -30,7 +30,7 @@ METAWORLD_MAX_EXAMPLES = 4
 METAWORLD_OBS_DIM = 39
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def metaworld_benchmark(name: str) -> Any:
     """The real Meta-World benchmark ``name`` with seed 0, built (or loaded from kmw's task
     cache) once per process."""

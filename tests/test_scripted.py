@@ -22,7 +22,10 @@ from conformance.strategies import benchmark_specs, decode_script, decode_script
 ACTION = np.zeros(4, dtype=np.float32)
 
 
-def make_env(scripts=(AttemptScript(),), max_path_length=500, api="gymnasium", split="train"):
+NO_SCRIPT = (AttemptScript(),)
+
+
+def make_env(scripts=NO_SCRIPT, max_path_length=500, api="gymnasium", split="train"):
     bench = ScriptedBenchmark(simple_spec(n_train_classes=1, tasks_per_class=1, scripts=scripts,
                                           max_path_length=max_path_length, api=api))
     cls = bench.train_classes["reach-v3"]
