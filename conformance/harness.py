@@ -52,6 +52,11 @@ class CheckTally:
         self.checked = 0
         self.blocked_by: dict[str, int] = {}
 
+    def block(self, blocked: Blocked) -> None:
+        """Count an example stopped by another requirement's blocking finding."""
+        rid = blocked.finding.req_id
+        self.blocked_by[rid] = self.blocked_by.get(rid, 0) + 1
+
     def not_checked_reason(self) -> str | None:
         """``None`` when the target was checked at least once, else why not."""
         if self.checked:

@@ -5,7 +5,7 @@ too_slow, data_too_large, filter_too_much and function_scoped_fixture health che
 hypothesis's slow ``explain`` phase):
 
 - ``kmw-dev``: 20 examples per property, fast local runs (the default without ``CI``);
-- ``kmw-ci``: 30 examples, ``derandomize=True`` (same examples every run, no database),
+- ``kmw-ci``: 100 examples, ``derandomize=True`` (same examples every run, no database),
   ``print_blob=True`` (the default when the ``CI`` environment variable is set);
 - ``kmw-thorough``: 500 examples.
 """
@@ -45,7 +45,7 @@ def register_profiles() -> None:
         "phases": phases,
     }
     settings.register_profile(DEV, max_examples=20, derandomize=False, **common)
-    settings.register_profile(CI, max_examples=30, derandomize=True, print_blob=True, **common)
+    settings.register_profile(CI, max_examples=100, derandomize=True, print_blob=True, **common)
     settings.register_profile(THOROUGH, max_examples=500, derandomize=False, **common)
 
 

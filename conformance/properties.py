@@ -89,11 +89,6 @@ def draw_single_task_benchmarks(data: st.DataObject, config: Any
     return (lambda: ScriptedBenchmark(spec)), names, OBS_DIM
 
 
-def _block(tally: CheckTally, blocked: Blocked) -> None:
-    rid = blocked.finding.req_id
-    tally.blocked_by[rid] = tally.blocked_by.get(rid, 0) + 1
-
-
 def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
     """KMW-ATT-4: after a reset() in the middle of a trial the candidate behaves as a fresh one."""
     def example(data: st.DataObject, tally: CheckTally) -> None:
@@ -115,7 +110,7 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
                 pair.step(plan.action(n))
                 n += 1
         except Blocked as blocked:
-            _block(tally, blocked)
+            tally.block(blocked)
 
     _run(config, target, example)
 
@@ -151,7 +146,7 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
         if after is not None:
             after(session)
     except Blocked as blocked:
-        tally.blocked_by[blocked.finding.req_id] = tally.blocked_by.get(blocked.finding.req_id, 0) + 1
+        tally.block(blocked)
     finally:
         if target in session.model.checked:
             tally.checked += 1
@@ -231,7 +226,7 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
                         drawn_classes.add(e.env_name)
                         drawn_tasks.add(id(e.task))
         except Blocked as blocked:
-            tally.blocked_by[blocked.finding.req_id] = tally.blocked_by.get(blocked.finding.req_id, 0) + 1
+            tally.block(blocked)
             return
         tally.checked += 1
         missing = sorted(set(classes) - drawn_classes)
@@ -299,7 +294,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
                     n += 1
                 offset += n
         except Blocked as blocked:
-            tally.blocked_by[blocked.finding.req_id] = tally.blocked_by.get(blocked.finding.req_id, 0) + 1
+            tally.block(blocked)
 
     _run(config, target, example)
 
@@ -316,23 +311,12 @@ def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
 
 def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
     """KMW-ATT-5: step() after the trial's end raises, without stepping the underlying env."""
-    def example(data: st.DataObject, tally: CheckTally) -> None:
-        bench, names, dim = draw_benchmark(data, config)
-        plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), n_trials=(1, 1))
-        try:
-            session = Session(config.candidate, bench, plan, config.keys, target, dim)
-        except Rejected:
-            return
-        try:
-            session.run_trial(plan.seeds[0])
-        except Blocked as blocked:
-            tally.blocked_by[blocked.finding.req_id] = tally.blocked_by.get(blocked.finding.req_id, 0) + 1
-            return
+    def after(session: Session) -> None:
         if not session.model.trial_over:
             return
-        tally.checked += 1
+        session.model.checked.add(target)
         try:
-            session.candidate.step(plan.action(0))
+            session.candidate.step(session.plan.action(0))
         except Exception as exc:  # the contract asks for an error
             stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
             if stepped:
@@ -342,6 +326,11 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
             return
         session._fail("step() after the trial ended was accepted silently",
                       expected="an error telling the caller to reset()", got="a normal return")
+
+    def example(data: st.DataObject, tally: CheckTally) -> None:
+        bench, names, dim = draw_benchmark(data, config)
+        plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), n_trials=(1, 1))
+        _drive(config, target, tally, bench, plan, dim, after=after)
 
     _run(config, target, example)
 

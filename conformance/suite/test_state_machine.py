@@ -59,8 +59,7 @@ class TrialMachine(RuleBasedStateMachine):
             call()
         except Blocked as blocked:
             self.stopped = True
-            rid = blocked.finding.req_id
-            self.tally.blocked_by[rid] = self.tally.blocked_by.get(rid, 0) + 1
+            self.tally.block(blocked)
 
     @rule(seed=st.one_of(st.none(), st.integers(0, 2**16)))
     def reset(self, seed) -> None:
