@@ -310,24 +310,23 @@ class TrialModel:
 
         if ends and not env_end:
             self._check("KMW-EPL-1")
-        cand_soft_reset = bool(resets_after) or flag == 1.0
         if not ends:
-            f += self._mid_attempt(vec, s, done, cand_soft_reset, resets_after, tasks_after, info)
+            f += self._mid_attempt(vec, s, done, resets_after, tasks_after, info)
         elif not final_attempt:
             f += self._attempt_boundary(vec, s, done, flag, env_end, resets_after, tasks_after, info)
         else:
             f += self._final_step(vec, s, done, flag, env_end, resets_after, tasks_after, info)
         return f
 
-    def _mid_attempt(self, vec, s, done, cand_soft_reset, resets_after, tasks_after, info):
+    def _mid_attempt(self, vec, s, done, resets_after, tasks_after, info):
         f: list[Finding] = []
         req = self._check("KMW-ATT-1")
-        if cand_soft_reset or tasks_after:
+        if resets_after or tasks_after:
             f.append(Finding(req, "the candidate ended an attempt the contract says goes on "
                              "(success alone never ends one)",
                              f"attempt {self.attempt} continues at step {self.t} of "
                              f"{self.ctx.max_len}, env did not end it",
-                             "a soft reset (flag 1.0 or an env reset)"))
+                             "a soft reset (an env reset)"))
             return f
         req = self._check("KMW-ATT-2")
         if done:
@@ -394,13 +393,9 @@ class TrialModel:
 
     def _final_step(self, vec, s, done, flag, env_end, resets_after, tasks_after, info):
         f: list[Finding] = []
-        why = "the env ended it" if env_end else f"it reached max_episode_length={self.ctx.max_len}"
         if not done:
-            if not resets_after and flag != 1.0:
-                req = self._check("KMW-ATT-1" if env_end else "KMW-EPL-1")
-                f.append(Finding(req, f"attempt {self.attempt} (the last) was not ended although "
-                                 f"{why}", "the trial's end", "the attempt went on"))
-                return f
+            # Whether the candidate goes on with the attempt only shows on a later step; what
+            # shows now is the missing done flag.
             req = self._check("KMW-ATT-2")
             f.append(Finding(req, f"done flag not set on the step that ends attempt "
                              f"{self.attempt}, the k-th (k={self.ctx.k})", True, False))

@@ -193,8 +193,11 @@ def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int],
         bench, names, dim = draw_benchmark(data, config)
         split = draw(data, st.sampled_from(["train", "test"]), "split")
         k = draw(data, st.integers(1, 3), "k_episodes")
-        candidate = config.candidate(SpyBenchmark(bench), split, k, max_episode_length=5)
         classes = bench.train_classes if split == "train" else bench.test_classes
+        # an L no class's own step limit is below, so no candidate may reject it (KMW-EPL-2)
+        length = min([5] + [c.max_path_length for c in classes.values()
+                            if isinstance(getattr(c, "max_path_length", None), int)])
+        candidate = config.candidate(SpyBenchmark(bench), split, k, max_episode_length=length)
         env = next(iter(classes.values()))()
         tally.checked += 1
         check(candidate, env, dim)
