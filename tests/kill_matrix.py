@@ -112,7 +112,9 @@ def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
     out: list[Candidate] = []
     modules = [("control", f"tests.mutants.{mutants.CONTROL}")]
     modules += [("mutant", f"tests.mutants.{n}") for n in mutants.mutant_names()]
-    modules += [("variant", f"tests.correct_variants.{n}") for n in correct_variants.variant_names()]
+    modules += [
+        ("variant", f"tests.correct_variants.{n}") for n in correct_variants.variant_names()
+    ]
     for kind, module in modules:
         name = module.rsplit(".", 1)[1]
         if wanted is not None and name not in wanted:
@@ -247,17 +249,19 @@ def format_matrix(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> 
     short = [r.removeprefix("KMW-") for r in ids]
     lines = ["| candidate | " + " | ".join(short) + " | caught |",
              "|---|" + "---|" * len(ids) + "---|"]
-    mutants = [(r, v) for r, v in zip(results, verdicts) if r.candidate.kind == "mutant"]
+    pairs = list(zip(results, verdicts, strict=True))
+    mutants = [(r, v) for r, v in pairs if r.candidate.kind == "mutant"]
     for r, v in mutants:
         cells = [_cell(rid in r.candidate.breaks, r.outcomes.get(rid, "?")) for rid in ids]
-        lines.append(f"| {r.candidate.name} | " + " | ".join(cells) + f" | {'yes' if v.ok else 'NO'} |")
+        mark = "yes" if v.ok else "NO"
+        lines.append(f"| {r.candidate.name} | " + " | ".join(cells) + f" | {mark} |")
     caught = sum(v.ok for _, v in mutants)
     lines.append("")
     if mutants:
         lines.append(f"Kill rate: {caught}/{len(mutants)} mutants caught exactly as declared "
                      f"({100.0 * caught / len(mutants):.0f}%).")
     lines.append("")
-    for r, v in zip(results, verdicts):
+    for r, v in zip(results, verdicts, strict=True):
         if r.candidate.kind != "mutant":
             status = "passes" if v.ok else "FLAGGED: " + "; ".join(v.problems)
             lines.append(f"- {r.candidate.kind} `{r.candidate.name}`: {status}")
@@ -271,6 +275,32 @@ def format_matrix(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> 
     lines.append("Legend: X declared MUST failed; s declared SHOULD finding; + failed, not "
                  "declared; S? SHOULD finding, not declared; m declared, missed "
                  "(m- missed as not checked); - not checked; . passed.")
+    return "\n".join(lines)
+
+
+def format_compact(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> str:
+    """One row per mutant: its bug, what it declares and what the suite flagged (for docs)."""
+    lines = ["| mutant | bug | declared | suite flagged | caught |", "|---|---|---|---|---|"]
+    pairs = list(zip(results, verdicts, strict=True))
+    mutants = [(r, v) for r, v in pairs if r.candidate.kind == "mutant"]
+    for r, v in mutants:
+        flagged = sorted(rid for rid, o in r.outcomes.items() if o in (FAIL, SHOULD_FINDING))
+        shown = ", ".join(
+            rid.removeprefix("KMW-") + (" (SHOULD)" if r.outcomes[rid] == SHOULD_FINDING else "")
+            for rid in flagged
+        )
+        declared = ", ".join(sorted(x.removeprefix("KMW-") for x in r.candidate.breaks))
+        bug = r.candidate.doc.replace("|", "\\|")
+        lines.append(f"| `{r.candidate.name}` | {bug} | {declared} | {shown or 'nothing'} | "
+                     f"{'yes' if v.ok else '**no**'} |")
+    caught = sum(v.ok for _, v in mutants)
+    if mutants:
+        lines += ["", f"Kill rate: {caught}/{len(mutants)} mutants caught exactly as declared."]
+    lines.append("")
+    for r, v in pairs:
+        if r.candidate.kind != "mutant":
+            status = "passes" if v.ok else "**flagged**: " + "; ".join(v.problems)
+            lines.append(f"- {r.candidate.kind} `{r.candidate.name}`: {status}")
     return "\n".join(lines)
 
 
@@ -293,6 +323,23 @@ def run_all(
         return list(pool.map(one, cands))
 
 
+def load_results(path: Path, cands: Sequence[Candidate]) -> list[RunResult]:
+    """The runs stored by ``--json`` for ``cands`` (those missing from the file are left out)."""
+    data = json.loads(path.read_text())
+    out = []
+    for c in cands:
+        entry = data.get(c.name)
+        if entry is None:
+            continue
+        report = {k: v for k, v in entry.items() if k != "kill_matrix"}
+        outcomes = {rid: r["outcome"] for rid, r in report.get("requirements", {}).items()}
+        meta = entry.get("kill_matrix", {})
+        out.append(RunResult(c, int(report.get("exit_status", -1)), meta.get("seconds", 0.0),
+                             outcomes, report if outcomes else None, "",
+                             meta.get("cpu_seconds", 0.0)))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", metavar="PATH", help="write every candidate's report here")
@@ -300,20 +347,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these candidates")
     parser.add_argument("--profile", default=DEFAULT_PROFILE,
                         help=f"hypothesis profile of the suite runs (default {DEFAULT_PROFILE})")
+    parser.add_argument("--examples", type=int, default=None,
+                        help=f"with --profile {QUICK_PROFILE}: examples per property (default 8)")
+    parser.add_argument("--compact", action="store_true",
+                        help="one row per mutant (bug, declared, flagged) instead of the grid")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="print the matrix of a previous --json file instead of running")
     args = parser.parse_args(argv)
+    if args.from_json:
+        results = load_results(Path(args.from_json), candidates(args.only))
+        verdicts = [judge(r) for r in results]
+        fmt = format_compact if args.compact else format_matrix
+        print(fmt(results, verdicts))
+        return 0 if all(v.ok for v in verdicts) else 1
+    if args.examples is not None:
+        if args.profile != QUICK_PROFILE:
+            parser.error(f"--examples needs --profile {QUICK_PROFILE}")
+        os.environ["KMW_QUICK_EXAMPLES"] = str(args.examples)
     cands = candidates(args.only)
     start = time.perf_counter()
     results = run_all(cands, jobs=args.jobs, profile=args.profile)
     lv = levels()
     verdicts = [judge(r, lv) for r in results]
-    print(format_matrix(results, verdicts))
+    print((format_compact if args.compact else format_matrix)(results, verdicts))
     cpu = sum(r.cpu_seconds for r in results)
     print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s wall, "
           f"{cpu:.0f} s CPU ({cpu / max(len(results), 1):.1f} s CPU per run; "
           f"profile {args.profile}, {args.jobs} at a time).")
     if args.json:
         data = {}
-        for r, v in zip(results, verdicts):
+        for r, v in zip(results, verdicts, strict=True):
             entry = dict(r.report or {"exit_status": r.exit_status, "requirements": {}})
             entry["kill_matrix"] = {
                 "kind": r.candidate.kind, "bug": r.candidate.doc,

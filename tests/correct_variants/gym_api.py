@@ -5,7 +5,8 @@ Written from ``conformance/SPEC.md`` alone, for Meta-World 2 style envs; check i
 action in and gets the step's answer back. The wrapper itself speaks gymnasium. On the final
 step the observation is the terminal one with flag 0.0 and ``truncated`` is True;
 ``terminated`` is True too when the env ended the attempt and did not say it was a time limit
-(``info["TimeLimit.truncated"]``).
+(``info["TimeLimit.truncated"]``). Like AMAGO's older wrapper, every trial gets a freshly
+built env instance (its attempts all share it).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ class Wrapper(gym.Env):
         all_tasks = pick(benchmark.train_tasks, benchmark.test_tasks)
         self._menu = [(n, [t for t in all_tasks if t.env_name == n]) for n in self._classes]
         self._menu = [(n, ts) for n, ts in self._menu if ts]
-        self._envs: dict[str, Any] = {}
         probe = self._env(self._menu[0][0])
         inner = probe.observation_space
         self.observation_space = gym.spaces.Box(
@@ -55,12 +55,10 @@ class Wrapper(gym.Env):
         self._trial: Generator[Any, Any, None] | None = None
 
     def _env(self, name: str) -> Any:
-        if name not in self._envs:
-            env = self._classes[name]()
-            if env.max_path_length < self.horizon:
-                env.max_path_length = self.horizon
-            self._envs[name] = env
-        return self._envs[name]
+        env = self._classes[name]()
+        if env.max_path_length < self.horizon:
+            env.max_path_length = self.horizon
+        return env
 
     @staticmethod
     def _wrap(inner: Any, flag: float) -> np.ndarray:

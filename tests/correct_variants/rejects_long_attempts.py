@@ -35,11 +35,14 @@ class Wrapper(gym.Env):
         self._classes = benchmark.train_classes if split == "train" else benchmark.test_classes
         tasks = benchmark.train_tasks if split == "train" else benchmark.test_tasks
         limits = {n: getattr(c, "max_path_length", None) for n, c in self._classes.items()}
-        too_short = {n: lim for n, lim in limits.items() if lim is not None and lim < max_episode_length}
+        too_short = {
+            n: lim for n, lim in limits.items() if lim is not None and lim < max_episode_length
+        }
         if too_short:
             raise ValueError(
                 f"max_episode_length={max_episode_length} exceeds the step limit "
-                f"(max_path_length) of env classes {too_short}; use at most {min(too_short.values())}"
+                f"(max_path_length) of env classes {too_short}; "
+                f"use at most {min(too_short.values())}"
             )
         self._pool = {n: [t for t in tasks if t.env_name == n] for n in self._classes}
         self._pool = {n: ts for n, ts in self._pool.items() if ts}

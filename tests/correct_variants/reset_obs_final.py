@@ -3,7 +3,8 @@
 Written from ``conformance/SPEC.md`` alone: KMW-SR-3 allows either final observation, and
 which done flag is set on the final step is the candidate's choice. So every attempt end,
 the last included, resets the env and returns its reset observation with flag 1.0, and the
-final step sets ``terminated`` and ``truncated`` both. Envs are built lazily per class; the
+final step sets ``terminated`` and ``truncated`` both. Rewards come back as ``numpy.float64``.
+Envs are built lazily per class; the
 task is drawn as one uniform pick of a class then of its task, with the generator
 ``gymnasium.Env.np_random``.
 """
@@ -28,7 +29,8 @@ class Wrapper(gym.Env):
     def __init__(self, benchmark: Any, split: str, k_episodes: int, max_episode_length: int = 500):
         if split not in {"train", "test"}:
             raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
-        for arg, val in {"k_episodes": k_episodes, "max_episode_length": max_episode_length}.items():
+        ints = {"k_episodes": k_episodes, "max_episode_length": max_episode_length}
+        for arg, val in ints.items():
             if type(val) is bool or not isinstance(val, numbers.Integral) or val < 1:
                 raise ValueError(f"{arg}: expected an integer >= 1, got {val!r}")
         self.k_episodes, self.max_episode_length = int(k_episodes), int(max_episode_length)
@@ -87,7 +89,7 @@ class Wrapper(gym.Env):
         if not self._live:
             raise RuntimeError("the trial is over (or never started): call reset() first")
         inner, r, term, trunc, info = self.env.step(action)
-        r = float(r) * self.reward_scales.get(self.task_name, 1.0)
+        r = np.float64(r) * self.reward_scales.get(self.task_name, 1.0)
         info = dict(info)
         self._t += 1
         self._ret += r

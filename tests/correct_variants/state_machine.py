@@ -3,7 +3,8 @@
 Written from ``conformance/SPEC.md`` alone. Choices that differ from the reference: every env
 is built eagerly at construction; the trial's random generator is its own
 ``numpy.random.Generator`` (``reset(seed=s)`` re-creates it); logged successes and totals are
-ints (the contract compares them as numbers); on the final step ``truncated`` is True unless
+ints (the contract compares them as numbers); done flags are ``numpy.bool_`` (gymnasium accepts
+them as bools); on the final step ``truncated`` is True unless
 the env terminated, and the observation is the terminal one with flag 0.0.
 """
 
@@ -109,15 +110,16 @@ class Wrapper(gym.Env):
         current.ret += reward
         current.success = current.success or bool(info.get("success", 0.0))
         if not (terminated or truncated or current.steps >= self.length):
-            return self._observe(inner, 0.0), reward, False, False, info
+            return self._observe(inner, 0.0), reward, np.False_, np.False_, info
         info[f"{PREFIX} Episode {current.index} Success"] = int(current.success)
         info[f"{PREFIX} Episode {current.index} Return"] = current.ret
         if len(self._attempts) < self.k:
             fresh, _ = self._env.reset()
             self._attempts.append(Attempt(current.index + 1))
-            return self._observe(fresh, 1.0), reward, False, False, info
+            return self._observe(fresh, 1.0), reward, np.False_, np.False_, info
         self._phase = Phase.FINISHED
         wins = sum(a.success for a in self._attempts)
         info[f"{PREFIX} Total Successes"] = wins
         info[f"{PREFIX} Success Rate"] = wins / self.k
-        return self._observe(inner, 0.0), reward, bool(terminated), not terminated, info
+        end = np.bool_(terminated)
+        return self._observe(inner, 0.0), reward, end, ~end, info

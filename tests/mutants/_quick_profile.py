@@ -1,12 +1,19 @@
-"""pytest plugin (``-p tests.mutants._quick_profile``): a small hypothesis profile for iterating.
+"""pytest plugin (``-p tests.mutants._quick_profile``): a smaller hypothesis profile for iterating.
 
-Registers ``kmw-quick`` (8 examples, derandomized) with the same settings as the suite's
-``kmw-ci`` otherwise; ``tests/kill_matrix.py --profile kmw-quick`` loads it. Not for CI.
+Registers ``kmw-quick``: the suite's ``kmw-ci`` (derandomized) with ``$KMW_QUICK_EXAMPLES``
+examples per property (default 8). ``tests/kill_matrix.py --profile kmw-quick [--examples N]``
+loads it, to see how the kill rate depends on the example count. Not for CI.
 """
+
+import os
 
 from hypothesis import settings
 
 from conformance.profiles import CI, register_profiles
 
 register_profiles()
-settings.register_profile("kmw-quick", parent=settings.get_profile(CI), max_examples=8)
+settings.register_profile(
+    "kmw-quick",
+    parent=settings.get_profile(CI),
+    max_examples=int(os.environ.get("KMW_QUICK_EXAMPLES", "8")),
+)

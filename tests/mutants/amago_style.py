@@ -1,4 +1,4 @@
-"""AMAGO-style wrapper (old gym env API, ``Trial {i} Success`` keys, no return/rate): draws tasks with global ``random``, ignoring the seed.
+"""AMAGO-style (gym API, ``Trial {i} Success`` keys): draws tasks with ``random``, ignoring seeds.
 
 Modelled on the documented differences of AMAGO's published Meta-World wrapper and run with
 AMAGO's options (``OPTIONS``): under ``--kmw-keys=amago`` the only finding is the ignored seed

@@ -12,4 +12,6 @@ class Wrapper(HookedReference):
             env.max_path_length = self.max_episode_length + 1
 
 
-BREAKS = frozenset({"KMW-EPL-1"})
+# Past L in an attempt before the last: KMW-EPL-1. In the last attempt the step that ends the
+# k-th attempt (step L) comes without a done flag, and the trial runs past k * L steps.
+BREAKS = frozenset({"KMW-EPL-1", "KMW-ATT-2", "KMW-ATT-3"})

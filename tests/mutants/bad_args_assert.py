@@ -1,4 +1,4 @@
-"""Bad constructor arguments are rejected with bare ``assert`` (an ``AssertionError`` naming nothing)."""
+"""Bad constructor arguments are rejected with bare ``assert`` (no ValueError)."""
 
 import numbers
 

@@ -1,4 +1,4 @@
-"""The done flag comes one step early: the last attempt's step count is compared before it is incremented."""
+"""The done flag comes one step early (the count is compared before the increment)."""
 
 from tests.mutants._base import HookedReference
 

@@ -1,4 +1,4 @@
-"""The done flag comes one step late: ``done`` is computed from the attempt count before the step."""
+"""The done flag comes one step late: ``done`` uses the attempt count before the step."""
 
 from tests.mutants._base import HookedReference
 

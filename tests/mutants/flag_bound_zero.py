@@ -1,4 +1,4 @@
-"""The flag's upper bound in ``observation_space`` is 0.0, so observations with flag 1.0 lie outside it."""
+"""The flag's upper bound in ``observation_space`` is 0.0: flag-1.0 observations lie outside."""
 
 import gymnasium as gym
 import numpy as np

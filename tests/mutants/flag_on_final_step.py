@@ -1,4 +1,4 @@
-"""The final step returns the terminal observation with flag 1.0 (flag raised on every attempt end)."""
+"""The final step returns the terminal observation with flag 1.0."""
 
 from tests.mutants._base import HookedReference
 

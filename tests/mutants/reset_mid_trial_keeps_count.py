@@ -1,4 +1,4 @@
-"""``reset()`` in the middle of a trial keeps the attempt count: only a finished trial starts afresh."""
+"""``reset()`` in the middle of a trial keeps the attempt count."""
 
 from tests.mutants._base import HookedReference
 

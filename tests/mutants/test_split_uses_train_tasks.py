@@ -1,4 +1,4 @@
-"""The test split draws the tasks of classes it shares with the train split from ``train_tasks`` (an earlier AMAGO's bug, seen on ML1).
+"""The test split runs the shared classes' ``train_tasks`` (an earlier AMAGO bug, on ML1).
 
 AMAGO's earlier wrapper filtered ``benchmark.train_tasks`` by class whatever the split: on ML1
 (train and test share the class) the test split silently ran train tasks; on ML10 it crashed

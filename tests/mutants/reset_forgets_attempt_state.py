@@ -1,0 +1,16 @@
+"""``reset()`` mid-trial clears the trial's counters but not the interrupted attempt's return and success."""
+
+from tests.mutants._base import HookedReference
+
+
+class Wrapper(HookedReference):
+    def _start_trial(self):
+        self._attempt = 0
+        self._successes = 0
+        self._trial_over = False
+        if not hasattr(self, "_attempt_steps"):
+            self._start_attempt()
+        self._attempt_steps = 0  # bug: _attempt_return and _attempt_success are left as they were
+
+
+BREAKS = frozenset({"KMW-ATT-4"})
