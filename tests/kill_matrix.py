@@ -44,10 +44,13 @@ from conformance.spec import load_spec  # noqa: E402
 
 #: Set in the environment of every suite subprocess, so tests/test_mutants.py never recurses.
 INNER_RUN_ENV = "KMW_KILL_MATRIX_INNER"
-#: The hypothesis profile the suite runs with (the lead tunes its example counts).
-DEFAULT_PROFILE = "kmw-ci"
-#: A smaller profile for iterating on mutants (registered by ``tests/mutants/_quick_profile.py``).
+#: The profile of the matrix's suite runs: ``kmw-ci`` (derandomized) with 30 examples per
+#: property, registered by ``tests/mutants/_quick_profile.py`` (see there for why 30).
+DEFAULT_PROFILE = "kmw-matrix"
+#: A smaller profile for iterating on mutants (same plugin; ``$KMW_QUICK_EXAMPLES`` examples).
 QUICK_PROFILE = "kmw-quick"
+#: The profiles ``tests/mutants/_quick_profile.py`` registers.
+TEST_PROFILES = (DEFAULT_PROFILE, QUICK_PROFILE)
 #: Outcomes of the plugin's report.
 PASS, FAIL, SHOULD_FINDING, NOT_CHECKED = "pass", "fail", "should-finding", "not-checked"
 
@@ -150,7 +153,7 @@ def suite_command(
         f"--kmw-report={report}",
         "-q", "--no-header", "-rfE",
     ]
-    if profile == QUICK_PROFILE:
+    if profile in TEST_PROFILES:
         cmd += ["-p", "tests.mutants._quick_profile"]
     if profile:
         cmd.append(f"--hypothesis-profile={profile}")

@@ -8,11 +8,8 @@ SHOULD findings, and the run exits non-zero when a MUST breaks. Every correct va
 a false positive of the suite. Each check is a real ``pytest --kmw-impl=...`` subprocess, run by
 ``tests/kill_matrix.py``; parametrized per candidate so ``pytest -n 2`` spreads them.
 
-Each suite run takes about 30 s of CPU with the ``kmw-ci`` profile's 100 examples per property,
-so the whole matrix (50-odd runs) is marked ``slow``: ``pytest -m slow -n 2 tests/test_mutants.py``
-(about 14 minutes on 2 cores) or ``python tests/kill_matrix.py``. The default run keeps the
-declaration checks, the control's step-for-step equivalence with the reference and a smoke
-subset (``SMOKE``) of the suite runs.
+The runs use the ``kmw-matrix`` profile (``kmw-ci`` derandomized, 30 examples per property:
+about 11 s of CPU per run, the whole matrix about 5-6 minutes on 2 cores with ``-n 2``).
 """
 
 from __future__ import annotations
@@ -53,15 +50,12 @@ def _ids(cands: list[km.Candidate]) -> list[str]:
     return [c.name for c in cands]
 
 
-#: Suite runs kept in the default (not ``slow``) test run: one correct wrapper per env API and
-#: two mutants of different families. Everything else is ``slow``.
-SMOKE = frozenset({"state_machine", "gym_api", "terminal_obs_on_soft_reset", "success_last_step_only"})
 
 
 def _params(cands: list[km.Candidate]) -> list:
     out = []
     for c in cands:
-        marks = [] if c.name in SMOKE else [pytest.mark.slow]
+        marks = []
         if c.name in KNOWN_SUITE_ISSUES:
             marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_SUITE_ISSUES[c.name]))
         out.append(pytest.param(c, id=c.name, marks=marks))
@@ -105,8 +99,6 @@ def test_every_requirement_has_a_mutant() -> None:
 def test_known_suite_issues_and_smoke_name_candidates() -> None:
     names = {c.name for c in CANDIDATES}
     assert set(KNOWN_SUITE_ISSUES) <= names
-    assert SMOKE <= names
-    assert not SMOKE & set(KNOWN_SUITE_ISSUES)
 
 
 @pytest.mark.parametrize(

@@ -8,4 +8,5 @@ class Wrapper(HookedReference):
         return bool(terminated or self._attempt_steps >= self.max_episode_length)
 
 
-BREAKS = frozenset({"KMW-ATT-1"})
+# On the last attempt the ignored truncation also leaves the done flag unset (KMW-ATT-2).
+BREAKS = frozenset({"KMW-ATT-1", "KMW-ATT-2"})
