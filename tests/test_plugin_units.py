@@ -385,7 +385,7 @@ def test_profiles_registered_and_default_choice() -> None:
     from hypothesis import HealthCheck, settings
 
     register_profiles()
-    for name, examples in (("kmw-dev", 20), ("kmw-ci", 30), ("kmw-thorough", 500)):
+    for name, examples in (("kmw-dev", 20), ("kmw-ci", 100), ("kmw-thorough", 500)):
         prof = settings.get_profile(name)
         assert prof.max_examples == examples and prof.deadline is None
         assert HealthCheck.too_slow in prof.suppress_health_check
