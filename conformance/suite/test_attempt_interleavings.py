@@ -1,4 +1,5 @@
-"""Interleavings of ``reset`` and ``step``: resets in the middle of trials, steps after the end.
+"""Interleavings of ``reset`` and ``step`` (collected first: the suite's longest property, so
+xdist starts it early): resets in the middle of trials, steps after the end.
 
 :class:`TrialMachine` is a hypothesis ``RuleBasedStateMachine`` that drives one candidate with
 any sequence of resets and steps, the trusted model following along. Whenever it resets in the
