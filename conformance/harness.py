@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from conformance.model import ContractContext, Finding, TrialModel
-from conformance.scripted import OBS_DIM, ScriptedBenchmark
 from conformance.spy import Event, SpyBenchmark
 from conformance.strategies import TrialPlan
 from conformance.violations import ContractViolation
@@ -64,13 +63,6 @@ class CheckTally:
         why = ", ".join(f"{r} in {n} example(s)" for r, n in sorted(self.blocked_by.items()))
         return (f"not checked: {self.target} could not be checked in any of {self.examples} "
                 f"example(s)" + (f"; blocked by {why}" if why else ""))
-
-
-def obs_dim_of(benchmark: Any) -> int:
-    """D, the underlying observation size: read from one env of the benchmark."""
-    if isinstance(getattr(benchmark, "original", benchmark), ScriptedBenchmark):
-        return OBS_DIM
-    return 39
 
 
 class Session:
