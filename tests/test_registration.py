@@ -72,7 +72,7 @@ def test_make_ml1_runs_the_wrapper_unchanged(ml1_reach: Any) -> None:
     a, _ = env.reset(seed=5)
     b, _ = direct.reset(seed=5)
     np.testing.assert_array_equal(a, b)
-    for action in actions:
+    for t, action in enumerate(actions, 1):  # noqa: B007 (t is read after the loop)
         x, y = env.step(action), direct.step(action)
         np.testing.assert_array_equal(x[0], y[0])
         assert x[1:4] == y[1:4]
