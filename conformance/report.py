@@ -4,8 +4,7 @@
 controller in ``report.user_properties``); ``Aggregator.requirements()`` gives every SPEC
 requirement its outcome: the highest-ranked outcome of its verdicts (fail > expected-failure >
 should-finding > pass > not-checked), or not-checked when no test gave it a verdict.
-``write_json_atomic`` writes through a temporary file in the target's directory and
-``os.replace``.
+``write_json_atomic`` writes with the project's one writer, ``kmw._files``.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -151,20 +149,12 @@ def build_report(
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` atomically (a temp file in the same directory, then
-    ``os.replace``)."""
+    """Write ``data`` as JSON to ``path`` with the project's writer (``kmw._files.write_json``:
+    atomic replace of a regular file, written through a symlink, in place into a FIFO or
+    device), creating missing parent directories first. Returns ``path``."""
+    from kmw._files import resolve_output, write_json  # not at import: plain pytest runs
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    resolve_output(target).parent.mkdir(parents=True, exist_ok=True)
+    write_json(target, data)
     return target

@@ -12,13 +12,9 @@ output file. See docs/cli.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from kmw import __version__
+from kmw._files import OutputPathError, check_writable, write_json
 from kmw.benchmarks import BenchmarkName, make_benchmark, resolve_benchmark_name
 from kmw.cache import cache_path, metaworld_version
 from kmw.policies import (
@@ -49,6 +46,10 @@ ORACLE_NOTE = (
     "expert is an oracle: Meta-World's scripted policies, handed each task's true goal, "
     "which ML benchmarks hide from the observation"
 )
+
+
+#: Seconds a normal close of the worker processes may take before they are terminated.
+CLOSE_TIMEOUT = 10.0
 
 
 class UsageError(Exception):
@@ -78,6 +79,37 @@ def make_vector_env(factory: EnvFactory, num_envs: int) -> gym.vector.VectorEnv:
     if num_envs == 1:
         return gym.vector.SyncVectorEnv(fns)
     return gym.vector.AsyncVectorEnv(fns, shared_memory=True)
+
+
+def close_vector_env(venv: gym.vector.VectorEnv, terminate: bool) -> None:
+    """Close ``venv``; with ``terminate`` (after an error or Ctrl-C) without waiting for a
+    pending step, and make sure no worker process outlives the call."""
+    if not isinstance(venv, gym.vector.AsyncVectorEnv):
+        venv.close()
+        return
+    processes = list(getattr(venv, "processes", []))
+    try:
+        if terminate:
+            venv.close(terminate=True)
+        else:
+            venv.close(timeout=CLOSE_TIMEOUT)
+    except BaseException:
+        _kill(processes)
+        raise
+    finally:
+        _kill(processes)
+
+
+def _kill(processes: list[Any]) -> None:
+    """Terminate, then kill, every still-running process of ``processes``; reap them all."""
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=2.0)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=2.0)
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -219,9 +251,9 @@ def run_trials(
         for i in range(n):
             try:
                 raw = policy.act(obs[i], tasks[i], goals[i])
-            except PolicyError:
+            except (PolicyError, KeyboardInterrupt):
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit, GeneratorExit...: still the policy's fault
                 raise PolicyError(
                     f"policy {policy.name!r} raised {type(exc).__name__}: {exc}"
                 ) from exc
@@ -280,18 +312,8 @@ def format_table(table: dict[str, dict[str, Any]], k: int) -> str:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` via a temp file in its directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` as JSON to ``path`` with the project's writer (:mod:`kmw._files`)."""
+    write_json(path, data)
 
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -384,12 +406,21 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json is not None:
-        if args.json.is_dir():
-            raise UsageError(f"--json {args.json}: is a directory, expected a file path")
-        if not args.json.parent.is_dir():
-            raise UsageError(f"--json {args.json}: directory {args.json.parent} does not exist")
+        try:  # before anything runs: a bad path must not cost the whole run
+            check_writable(args.json)
+        except (OutputPathError, OSError) as exc:
+            raise UsageError(f"--json {exc}") from None
     if args.policy not in BUILTIN_POLICIES:
-        import_callable(args.policy)  # fail on a bad name before the (possibly slow) build
+        # Fail on a bad name before the (possibly slow) build; a module that calls sys.exit()
+        # at import is a bad policy too, not the end of kmw run.
+        try:
+            import_callable(args.policy)
+        except (PolicyError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            raise PolicyError(
+                f"importing policy {args.policy!r} raised {type(exc).__name__}: {exc}"
+            ) from None
     num_envs = min(args.num_envs, args.trials)
 
     cached_file = cache_path(name.kind, name.task, args.benchmark_seed)
@@ -426,9 +457,14 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
         stats = run_trials(
             venv, policy, trials=args.trials, k=args.k, seed=args.seed, progress=progress
         )
-    finally:
+    except BaseException:
+        # Ctrl-C (or any error) may land while workers are mid-step: a plain close() would
+        # wait for that step forever. Kill the workers instead.
         progress.close()
-        venv.close()
+        close_vector_env(venv, terminate=True)
+        raise
+    progress.close()
+    close_vector_env(venv, terminate=False)
 
     table = stats.table(args.k)
     rate = stats.steps / stats.seconds if stats.seconds > 0 else math.inf
@@ -436,32 +472,35 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     print(f"{stats.steps} steps in {stats.seconds:.1f} s ({rate:.0f} steps/s)", file=stdout)
 
     if args.json is not None:
-        write_json_atomic(
-            args.json,
-            {
-                "benchmark": described,
-                "benchmark_kind": name.kind,
-                "split": args.split,
-                "policy": policy.name,
-                "oracle": policy.oracle,
-                "k": args.k,
-                "max_episode_length": args.max_episode_length,
-                "trials": args.trials,
-                "seed": args.seed,
-                "benchmark_seed": args.benchmark_seed,
-                "num_envs": num_envs,
-                "tasks": {n: row for n, row in table.items() if n != "all"},
-                "all": table["all"],
-                "steps": stats.steps,
-                "seconds": stats.seconds,
-                "steps_per_second": rate,
-                "versions": {
-                    "kmw": __version__,
-                    "metaworld": metaworld_version(),
-                    "python": platform.python_version(),
+        try:
+            write_json_atomic(
+                args.json,
+                {
+                    "benchmark": described,
+                    "benchmark_kind": name.kind,
+                    "split": args.split,
+                    "policy": policy.name,
+                    "oracle": policy.oracle,
+                    "k": args.k,
+                    "max_episode_length": args.max_episode_length,
+                    "trials": args.trials,
+                    "seed": args.seed,
+                    "benchmark_seed": args.benchmark_seed,
+                    "num_envs": num_envs,
+                    "tasks": {n: row for n, row in table.items() if n != "all"},
+                    "all": table["all"],
+                    "steps": stats.steps,
+                    "seconds": stats.seconds,
+                    "steps_per_second": rate,
+                    "versions": {
+                        "kmw": __version__,
+                        "metaworld": metaworld_version(),
+                        "python": platform.python_version(),
+                    },
                 },
-            },
-        )
+            )
+        except OSError as exc:
+            raise UsageError(f"--json {args.json}: cannot write: {exc.strerror or exc}") from None
         print(f"wrote {args.json}", file=stdout)
     return 0
 
