@@ -83,9 +83,10 @@ class KeyScheme:
             return None
         return self.success_rate_template.format(P=self.prefix, i=0)
 
-    def is_logging_key(self, key: str) -> bool:
-        """True if ``key`` is one of this scheme's keys (for any attempt index)."""
-        return bool(self._family.match(key))
+    def is_logging_key(self, key: object) -> bool:
+        """True if ``key`` is one of this scheme's keys (for any attempt index). Total: any
+        other object, a non-str key included (``info[3]``), is simply not a logging key."""
+        return isinstance(key, str) and bool(self._family.match(key))
 
 
 KMW_KEYS = KeyScheme(
@@ -109,27 +110,101 @@ _REQUIRED = (
 )
 
 
-def _check_duck(obj: Any, spec: str) -> None:
-    missing = [a for a in _REQUIRED if not hasattr(obj, a)]
+#: Attempt indices a custom scheme is probed with at configure time.
+_PROBE = (0, 1, 2)
+
+
+class _Total:
+    """A custom (duck-typed) scheme whose ``is_logging_key`` is made total: a non-str key is
+    not a logging key, without asking the scheme (whose matching may assume a str)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def is_logging_key(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self._inner.is_logging_key(key))
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+
+def _check_scheme(obj: Any, spec: str) -> None:
+    """Raise ``KeySchemeError`` (one line) unless ``obj`` behaves as a key scheme."""
+    where = f"--kmw-keys={spec}"
+    got: dict[str, Any] = {}
+    missing = []
+    for a in _REQUIRED:
+        try:
+            got[a] = getattr(obj, a)
+        except AttributeError:
+            missing.append(a)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - a raising property is the scheme's error
+            raise KeySchemeError(f"{where}: getting its attribute {a!r} raised {e!r}") from None
     if missing:
         raise KeySchemeError(
-            f"--kmw-keys={spec} names a {type(obj).__name__}, which lacks {', '.join(missing)}; "
+            f"{where} names a {type(obj).__name__}, which lacks {', '.join(missing)}; "
             "expected a conformance.keys.KeyScheme instance or an object with its attributes"
         )
+    for a in ("name", "prefix"):
+        if not isinstance(got[a], str):
+            raise KeySchemeError(f"{where}: {a} must be a str, got {type(got[a]).__name__}")
+    for a in ("success", "ret", "is_logging_key"):
+        if not callable(got[a]):
+            raise KeySchemeError(f"{where}: {a} must be a method, got {type(got[a]).__name__}")
+    for a in ("total_successes", "success_rate"):
+        if got[a] is not None and not isinstance(got[a], str):
+            kind = "a method" if callable(got[a]) else f"a {type(got[a]).__name__}"
+            raise KeySchemeError(
+                f"{where}: {a} must be a key (str) or None, e.g. a property, not {kind}"
+            )
     try:
-        ok = isinstance(obj.success(0), str) and isinstance(
-            obj.is_logging_key(obj.success(0)), bool
-        )
-        ret = obj.ret(0)
-        ok = ok and (ret is None or isinstance(ret, str))
-    except Exception as e:  # noqa: BLE001
+        keys: list[str] = []
+        for i in _PROBE:
+            key = got["success"](i)
+            if not isinstance(key, str):
+                raise KeySchemeError(
+                    f"{where}: success({i}) must return a str, got {type(key).__name__}"
+                )
+            keys.append(key)
+            ret = got["ret"](i)
+            if ret is not None and not isinstance(ret, str):
+                raise KeySchemeError(
+                    f"{where}: ret({i}) must return a str or None, got {type(ret).__name__}"
+                )
+            if ret is not None:
+                keys.append(ret)
+        keys += [got[a] for a in ("total_successes", "success_rate") if got[a] is not None]
+        for key in keys:
+            answer = got["is_logging_key"](key)
+            if not isinstance(answer, bool):
+                raise KeySchemeError(
+                    f"{where}: is_logging_key(key) must return a bool, got "
+                    f"{type(answer).__name__}"
+                )
+            if not answer:
+                raise KeySchemeError(
+                    f"{where}: is_logging_key({key!r}) is False for the scheme's own key"
+                )
+    except KeySchemeError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001
         raise KeySchemeError(
-            f"--kmw-keys={spec}: calling its success/ret/is_logging_key raised {e!r}"
+            f"{where}: calling its success/ret/is_logging_key raised {e!r}"
         ) from None
-    if not ok:
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
         raise KeySchemeError(
-            f"--kmw-keys={spec}: success(i) must return a str, ret(i) a str or None and "
-            "is_logging_key(key) a bool"
+            f"{where}: key {repeated[0]!r} is used twice (every attempt's success and return, "
+            "and each total, need their own key)"
         )
 
 
@@ -151,7 +226,7 @@ def resolve_key_scheme(spec: str, search_dir: Path | None = None) -> KeyScheme:
         obj = resolve_dotted(spec, search_dir)
     except LoadError as e:
         raise KeySchemeError(f"{e} — {expected}") from None
+    _check_scheme(obj, spec)
     if isinstance(obj, KeyScheme):
         return obj
-    _check_duck(obj, spec)
-    return obj
+    return _Total(obj)  # type: ignore[return-value]

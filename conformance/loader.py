@@ -36,6 +36,13 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1].strip() if lines else type(exc).__name__
 
 
+def _describe(exc: BaseException) -> str:
+    """``_last_line`` of ``exc``, spelling out a ``SystemExit``'s code (its text is just it)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) was called"
+    return _last_line(exc)
+
+
 def _import(module: str) -> tuple[Any, str | None]:
     """Import ``module``: ``(module, None)``, or ``(None, why)`` if it or a parent is missing."""
     try:
@@ -46,8 +53,11 @@ def _import(module: str) -> tuple[Any, str | None]:
         if e.name is not None and (module == e.name or module.startswith(e.name + ".")):
             return None, f"could not import module {module!r}: {e.msg}"
         raise LoadError(f"importing module {module!r} raised {_last_line(e)}") from None
-    except Exception as e:  # noqa: BLE001 - any error at import time is reported, never raised
-        raise LoadError(f"importing module {module!r} raised {_last_line(e)}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 - any error at import time (sys.exit() too) is
+        # reported, never raised
+        raise LoadError(f"importing module {module!r} raised {_describe(e)}") from None
 
 
 def _getattrs(obj: Any, module: str, attrs: list[str]) -> Any:
@@ -58,8 +68,10 @@ def _getattrs(obj: Any, module: str, attrs: list[str]) -> Any:
         except AttributeError:
             kind = "module" if inspect.ismodule(obj) else type(obj).__name__
             raise LoadError(f"{kind} {where!r} has no attribute {attr!r}") from None
-        except Exception as e:  # noqa: BLE001
-            raise LoadError(f"getting {where}.{attr} raised {_last_line(e)}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001
+            raise LoadError(f"getting {where}.{attr} raised {_describe(e)}") from None
         where = f"{where}.{attr}"
     return obj
 
@@ -130,7 +142,7 @@ def check_candidate_signature(obj: Any, name: str) -> None:
         raise LoadError(f"{name!r} is not callable (it is an object of type {type(obj).__name__})")
     try:
         sig = inspect.signature(obj)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - not introspectable (builtins, a raising __signature__)
         return
     try:
         sig.bind("benchmark", "train", 1, max_episode_length=500)

@@ -34,7 +34,13 @@ from conformance.report import (
     write_json_atomic,
 )
 from conformance.spec import Requirement, SpecError, contract_version, load_spec
-from conformance.timeouts import KmwTimeout, available, time_limit, timeout_message
+from conformance.timeouts import (
+    KmwTimeout,
+    available,
+    check_seconds,
+    time_limit,
+    timeout_message,
+)
 from conformance.verdicts import (
     EXPECTED_FAILURE,
     NOT_CHECKED,
@@ -82,9 +88,12 @@ def _timeout_arg(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+    if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
+    try:
+        return check_seconds(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -156,12 +165,44 @@ def _usage(message: str) -> pytest.UsageError:
     return pytest.UsageError(message)
 
 
+def _checked_report_path(config: pytest.Config, here: Path) -> Path | None:
+    """``--kmw-report`` relative to ``here``, checked writable now (not after the whole run)."""
+    given = config.getoption("kmw_report")
+    if not given:
+        return None
+    from kmw._files import OutputPathError, check_writable
+
+    path = here / given
+    try:
+        check_writable(path, create_parents=True)  # the report's missing directories are made
+    except (OutputPathError, OSError) as e:
+        raise _usage(f"--kmw-report: {e}") from None
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` name the same file (after resolving symlinks, ``..``, hard links)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
 def _build_state(config: pytest.Config, impl: str) -> KmwState:
     here = config.invocation_params.dir
     try:
         spec = load_spec()
     except (SpecError, OSError) as e:
         raise _usage(f"conformance/SPEC.md is unreadable: {e}") from None
+    backend, env_api = config.getoption("kmw_backend"), config.getoption("kmw_env_api")
+    if backend == "metaworld" and env_api != ENV_APIS[0]:
+        raise _usage(
+            f"--kmw-env-api={env_api} has no effect with --kmw-backend=metaworld (the env API "
+            "is that of the installed Meta-World); it only applies to --kmw-backend=scripted"
+        )
+    report_path = _checked_report_path(config, here)
     try:
         candidate = load_candidate(impl, search_dir=here)
     except LoadError as e:
@@ -173,24 +214,28 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
     xfails: dict[str, str] = {}
     xfail_path = config.getoption("kmw_xfail")
     if xfail_path is not None:
+        if report_path is not None and _same_file(here / xfail_path, report_path):
+            raise _usage(
+                f"--kmw-report={config.getoption('kmw_report')} and --kmw-xfail={xfail_path} "
+                "are the same file: the report would overwrite the xfail file"
+            )
         try:
             xfails = load_xfail_file(here / xfail_path, spec)
         except XfailFileError as e:
             raise _usage(f"--kmw-xfail: {e}") from None
-    report_path = config.getoption("kmw_report")
     return KmwState(
         suite_config=SuiteConfig(
             candidate=candidate,
             impl=impl,
-            backend=config.getoption("kmw_backend"),
-            env_api=config.getoption("kmw_env_api"),
+            backend=backend,
+            env_api=env_api,
             keys=keys,
             strict=bool(config.getoption("kmw_strict")),
         ),
         spec=spec,
         xfails=xfails,
         timeout=float(config.getoption("kmw_timeout")),
-        report_path=(here / report_path) if report_path else None,
+        report_path=report_path,
         hypothesis_profile=None,
         aggregator=Aggregator(spec),
     )

@@ -14,6 +14,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+#: The shortest and the longest limit ``--kmw-timeout`` accepts (0 disables the limit). Below
+#: a millisecond the timer would fire before the test starts; past 2**31 s ``setitimer``
+#: soon overflows (1e10 s raises OverflowError); 1e6 s (about 11.6 days) is plenty.
+MIN_SECONDS = 0.001
+MAX_SECONDS = 1_000_000.0
+
+
+def check_seconds(value: float) -> float:
+    """``value`` if it is 0 (no limit) or in ``[MIN_SECONDS, MAX_SECONDS]``, else ``ValueError``
+    naming the allowed range (NaN and infinities included)."""
+    if value == 0 or MIN_SECONDS <= value <= MAX_SECONDS:
+        return float(value)
+    raise ValueError(
+        f"expected 0 (no limit) or a number of seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g}, "
+        f"got {value!r}"
+    )
+
 
 class KmwTimeout(BaseException):
     """A test exceeded ``--kmw-timeout``."""

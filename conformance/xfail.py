@@ -52,4 +52,10 @@ def load_xfail_file(path: str | Path, spec: Mapping[str, Requirement]) -> dict[s
         raise XfailFileError(
             f"cannot read --kmw-xfail file {str(p)!r}: {e.strerror or e}"
         ) from None
+    except UnicodeDecodeError as e:
+        line = p.read_bytes()[: e.start].count(b"\n") + 1
+        raise XfailFileError(
+            f"{p}:{line}: the --kmw-xfail file is not UTF-8 text (byte {e.object[e.start]:#04x} "
+            f"at offset {e.start})"
+        ) from None
     return parse_xfail_text(text, spec, source=str(p))

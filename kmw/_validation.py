@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
 SPLITS = ("train", "test")
+
+#: numpy's ComplexWarning (``numpy.exceptions`` only exists from numpy 1.25 on).
+_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 
 
 def check_split(split: Any) -> str:
@@ -26,14 +30,38 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def check_action(action: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Return ``action`` as a float array of ``shape`` with finite entries, else raise ``ValueError``."""
+def check_action(action: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
+    """Return ``action`` as an array of ``shape`` and ``dtype`` (the env's action dtype) with
+    finite entries, else raise ``ValueError``.
+
+    Finiteness is checked *after* the cast, so a value too large for ``dtype`` (``1e300`` for
+    float32) is rejected rather than handed on as ``inf``. Complex actions are rejected (a cast
+    would silently drop the imaginary part).
+    """
     try:
-        arr = np.asarray(action, dtype=np.float64)
+        raw = np.asarray(action)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"action must be a numeric array of shape {shape}, got {action!r}") from exc
+    if np.iscomplexobj(raw) or (
+        raw.dtype == object and any(isinstance(x, (complex, np.complexfloating)) for x in raw.flat)
+    ):
+        raise ValueError(f"action must be real, got a complex array ({raw.dtype}): {raw.tolist()}")
+    try:
+        with warnings.catch_warnings():
+            # An object array holding complex numbers: a cast would warn and drop the imaginary part.
+            warnings.simplefilter("error", _ComplexWarning)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow -> inf, caught below
+                arr = np.asarray(raw, dtype=np.float64).astype(dtype, copy=False)
+    except _ComplexWarning as exc:
+        raise ValueError(f"action must be real, got complex values: {action!r}") from exc
     except (TypeError, ValueError) as exc:
         raise ValueError(f"action must be a numeric array of shape {shape}, got {action!r}") from exc
     if arr.shape != shape:
         raise ValueError(f"action must have shape {shape}, got shape {arr.shape}")
     if not np.isfinite(arr).all():
-        raise ValueError(f"action must be finite (no NaN or inf), got {arr.tolist()}")
+        dt = np.dtype(dtype).name
+        raise ValueError(
+            f"action must be finite in the action space's dtype {dt} (no NaN, inf or value "
+            f"beyond its range), got {np.asarray(raw).tolist()} -> {arr.tolist()}"
+        )
     return arr

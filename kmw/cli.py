@@ -257,6 +257,11 @@ def run_trials(
                 raise PolicyError(
                     f"policy {policy.name!r} raised {type(exc).__name__}: {exc}"
                 ) from exc
+            if np.iscomplexobj(raw):  # a cast to the float dtype would drop the imaginary part
+                raise PolicyError(
+                    f"policy {policy.name!r} returned a complex action {np.asarray(raw).tolist()}, "
+                    "expected real numbers"
+                )
             actions[i] = check_policy_action(raw, space, policy.name)
         obs, _, terminated, truncated, info = venv.step(actions)
         stats.steps += int(n - autoresetting.sum())

@@ -231,9 +231,7 @@ class KEpisodeMetaworld(gym.Env):
             raise RuntimeError(
                 "step() called after the trial ended (or before the first reset()): call reset()"
             )
-        action = check_action(action, self.action_space.shape).astype(
-            self.action_space.dtype, copy=False
-        )
+        action = check_action(action, self.action_space.shape, self.action_space.dtype)
         obs, reward, terminated, truncated, info = self.env.step(action)
         reward = float(reward) * self.reward_scales.get(self.task_name, 1.0)
         info = dict(info)

@@ -198,14 +198,21 @@ def test_profile(kmw_config):
             [
                 "--hypothesis-profile=kmw-thorough",
                 "--kmw-backend=metaworld",
-                "--kmw-env-api=gym",
                 "--kmw-keys=amago",
                 "--kmw-strict",
             ],
             "kmw-thorough",
             500,
             ".hypothesis/kmw/cands.Good-",
-            "backend=metaworld env_api=gym keys=amago strict=1",
+            "backend=metaworld env_api=gymnasium keys=amago strict=1",
+        ),
+        (
+            {},
+            ["--kmw-env-api=gym"],
+            "kmw-dev",
+            20,
+            ".hypothesis/kmw/cands.Good-",
+            "backend=scripted env_api=gym keys=kmw strict=0",
         ),
     ],
 )
