@@ -17,14 +17,16 @@ which is a finding of its own.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from conformance.model import ContractContext, Finding, TrialModel
+from conformance.plan import TrialPlan
+from conformance.scripted import decode_task, task_label
 from conformance.spy import Event, SpyBenchmark
-from conformance.strategies import TrialPlan
 from conformance.violations import ContractViolation
 
 TRACE_LINES = 40
@@ -82,7 +84,7 @@ class Session:
         self.plan = plan
         self.target = target
         self.last_findings: list[Finding] = []
-        self.trace: list[str] = []
+        self.trace: deque[Any] = deque(maxlen=TRACE_LINES)
         self.split = plan.split
         self.split_tasks = self.spy.train_tasks if plan.split == "train" else self.spy.test_tasks
         split_classes = self.spy.train_classes if plan.split == "train" else self.spy.test_classes
@@ -94,7 +96,7 @@ class Session:
         except Exception as exc:
             if min_limit is not None and plan.max_len > min_limit:
                 raise Rejected(str(exc)) from exc
-            self._fail(f"the candidate raised at construction with valid arguments: "
+            self.fail(f"the candidate raised at construction with valid arguments: "
                        f"{type(exc).__name__}: {exc}", exc=exc)
         construction_events = self.log.take()
         if plan.reward_scales:
@@ -108,25 +110,30 @@ class Session:
                           f"max_episode_length={plan.max_len})"
                           + (f"; reward_scales={plan.reward_scales}" if plan.reward_scales else ""))
         self.steps_in_trial = 0
+        self.returned = ReturnedObjects()
 
     # -- reporting ----------------------------------------------------------------------------
 
-    def _where(self) -> str:
+    def where(self) -> str:
         m = self.model
         if not m.in_trial:
             return "before the first reset()"
         return (f"trial step {m.trial_steps} (attempt {m.attempt}, step {m.t} of it; "
                 f"k={m.ctx.k}, max_episode_length={m.ctx.max_len})")
 
-    def _fail(self, summary: str, *, expected: Any = None, got: Any = None,
+    def fail(self, summary: str, *, expected: Any = None, got: Any = None,
               req: str | None = None, exc: BaseException | None = None) -> None:
         violation = ContractViolation(
             req or self.target, summary, expected=expected, got=got,
-            where=self._where() if hasattr(self, "model") else "construction",
-            trace="\n".join(self.trace[-TRACE_LINES:]))
+            where=self.where() if hasattr(self, "model") else "construction",
+            trace=self.trace_text())
         if exc is not None:
             raise violation from exc
         raise violation
+
+    def trace_text(self) -> str:
+        """The last :data:`TRACE_LINES` lines of the trial log."""
+        return "\n".join(str(line) for line in self.trace)
 
     def _handle(self, findings: list[Finding]) -> None:
         self.last_findings = findings
@@ -137,7 +144,7 @@ class Session:
             return
         for f in findings:
             if f.req_id == self.target:
-                self._fail(f.summary, expected=f.expected, got=f.got)
+                self.fail(f.summary, expected=f.expected, got=f.got)
         for f in findings:
             if f.blocking:
                 raise Blocked(f)
@@ -149,7 +156,7 @@ class Session:
             self.last_findings = [finding]
             raise Blocked(finding)
         if not errors:
-            self._fail(f"the candidate raised {type(exc).__name__}: {exc}", exc=exc)
+            self.fail(f"the candidate raised {type(exc).__name__}: {exc}", exc=exc)
         e = errors[0]
         past_limit = e.limit is not None and e.path_length is not None and e.path_length >= e.limit
         if past_limit and e.limit < self.plan.max_len:
@@ -166,7 +173,7 @@ class Session:
         self.last_findings = [finding]
         self.model.checked.add(req)
         if req == self.target:
-            self._fail(summary, exc=exc)
+            self.fail(summary, exc=exc)
         raise Blocked(finding)
 
     # -- driving ------------------------------------------------------------------------------
@@ -180,6 +187,7 @@ class Session:
             self._env_error(self.log.take(), exc)
         events = self.log.take()
         findings = self.model.on_reset(result, events, self.candidate)
+        findings += self.returned.check(self.model, f"reset(seed={seed})", result, sweep=True)
         obs = result[0] if isinstance(result, tuple) and result else result
         self.trace.append(f"reset(seed={seed}) -> task {self._task_label()}, "
                           f"obs {_describe_obs(obs)}")
@@ -198,8 +206,10 @@ class Session:
             self._env_error(self.log.take(), exc)
         events = self.log.take()
         findings = self.model.on_step(result, events, self.candidate)
+        findings += self.returned.check(self.model, f"step {self.steps_in_trial + 1} of the trial",
+                                        result)
         self.steps_in_trial += 1
-        self.trace.append(_describe_step(self.steps_in_trial, attempt, t, events, result))
+        self.trace.append(StepLine(self.steps_in_trial, attempt, t, events, _frozen(result)))
         self._handle(findings)
         return result
 
@@ -217,12 +227,72 @@ class Session:
 
     def _task_label(self) -> str:
         task = self.model.task
-        uid = getattr(task, "uid", None)
-        from conformance.scripted import decode_task
-        spec = decode_task(task)
-        if spec is not None:
-            uid = spec.uid
-        return f"{self.model.task_name}" + (f"#{uid}" if uid is not None else "")
+        if decode_task(task) is not None:
+            return task_label(task)
+        return f"{self.model.task_name}"
+
+
+def snapshot(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain, comparable data, copied (arrays by dtype, shape and bytes; NaN equal
+    to NaN)."""
+    if isinstance(value, float):
+        return value if value == value else "nan"
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if depth > 4:
+        return repr(value)[:200]
+    if isinstance(value, dict):
+        return ("dict", tuple((k, snapshot(v, depth + 1)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(snapshot(v, depth + 1) for v in value))
+    if isinstance(value, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
+        return value
+    if isinstance(value, np.floating):
+        return float(value) if value == value else "nan"
+    return repr(value)[:200]
+
+
+class ReturnedObjects:
+    """KMW-OBS-4 and KMW-LOG-5: what the candidate returned stays as it was returned.
+
+    Keeps each call's observation and ``info`` with a snapshot taken when they were returned.
+    After every call the previous call's objects are compared with their snapshots, and on every
+    ``reset`` (``sweep``) all objects of the trial before it are, so a reused buffer shows on
+    the next call and a ring of buffers by the next trial.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[str, Any, Any, Any, Any]] = []
+
+    def check(self, model: TrialModel, when: str, result: Any, sweep: bool = False) -> list[Finding]:
+        findings: list[Finding] = []
+        earlier = self.kept if sweep else self.kept[-1:]
+        for where, obs, obs_snap, info, info_snap in earlier:
+            if obs is not None:
+                model.checked.add("KMW-OBS-4")
+                if snapshot(obs) != obs_snap:
+                    findings.append(Finding("KMW-OBS-4", f"the observation returned by {where} "
+                                            f"was changed by a later call (seen after {when})",
+                                            "the array as it was returned",
+                                            "its values changed: the candidate reuses the array",
+                                            blocking=False))
+            if info is not None:
+                model.checked.add("KMW-LOG-5")
+                if snapshot(info) != info_snap:
+                    findings.append(Finding("KMW-LOG-5", f"the info dict returned by {where} "
+                                            f"was changed by a later call (seen after {when})",
+                                            "the dict as it was returned",
+                                            "its contents changed: the candidate reuses the dict",
+                                            blocking=False))
+        if sweep:
+            self.kept = []
+        obs = info = None
+        if isinstance(result, tuple) and len(result) in (2, 5):
+            obs = result[0] if isinstance(result[0], np.ndarray) else None
+            info = result[-1] if isinstance(result[-1], dict) else None
+        self.kept.append((when, obs, None if obs is None else snapshot(obs),
+                          info, None if info is None else snapshot(info)))
+        return findings
 
 
 def _describe_obs(obs: Any) -> str:
@@ -233,6 +303,27 @@ def _describe_obs(obs: Any) -> str:
     if arr.size == 0:
         return "[]"
     return f"[{', '.join(f'{v:g}' for v in arr[:3])}, ..., flag={arr[-1]:g}]"
+
+
+def _frozen(result: Any) -> Any:
+    """``result`` with its observation and info copied (the trace shows them as returned)."""
+    if isinstance(result, tuple) and len(result) == 5:
+        obs, r, term, trunc, info = result
+        obs = np.array(obs, copy=True) if isinstance(obs, np.ndarray) else obs
+        return (obs, r, term, trunc, dict(info) if isinstance(info, dict) else info)
+    return result
+
+
+class StepLine:
+    """One step of the trial log, formatted only when a failure prints it."""
+
+    __slots__ = ("n", "attempt", "t", "events", "result")
+
+    def __init__(self, n: int, attempt: int, t: int, events: list[Event], result: Any) -> None:
+        self.n, self.attempt, self.t, self.events, self.result = n, attempt, t, events, result
+
+    def __str__(self) -> str:
+        return _describe_step(self.n, self.attempt, self.t, self.events, self.result)
 
 
 def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: Any) -> str:
@@ -289,7 +380,10 @@ class MidTrialPair:
             except Blocked as exc:
                 blocked.append(exc)
         fresh_ids = {f.req_id for f in self.fresh.last_findings}
-        extra = [f for f in self.interrupted.last_findings if f.req_id not in fresh_ids]
+        # Which task a reset draws is the tasks' requirements' business (KMW-TSK-*): the two
+        # candidates' draws may differ legitimately (a candidate may ignore seeds).
+        extra = [f for f in self.interrupted.last_findings
+                 if f.req_id not in fresh_ids and not f.req_id.startswith("KMW-TSK-")]
         if extra:
             f = extra[0]
             s = self.interrupted
@@ -297,8 +391,8 @@ class MidTrialPair:
                 self.target,
                 f"after a reset() in the middle of a trial, {what}: {f.summary} ({f.req_id}); "
                 f"a fresh candidate on the same task does not do that",
-                expected=f.expected, got=f.got, where=s._where(),
-                trace="\n".join(s.trace[-TRACE_LINES:]))
+                expected=f.expected, got=f.got, where=s.where(),
+                trace=s.trace_text())
         if blocked:
             raise blocked[0]
 

@@ -1,15 +1,26 @@
 """The property runners the conformance suite is made of.
 
 Each runner takes the suite's :class:`~conformance.config.SuiteConfig` and a target requirement
-ID, draws benchmarks and trial plans with hypothesis, drives the candidate through
-:class:`~conformance.harness.Session` and raises :class:`ContractViolation` when the target is
-broken. When no example could check the target it skips with a "not checked" reason.
+ID, drives the candidate through :class:`~conformance.harness.Session` and raises
+:class:`ContractViolation` when the target is broken. It runs, in order:
+
+1. the **explicit cases**: the schedule classes of :mod:`conformance.coverage` that can expose a
+   violation of the target (scripted backend), the same on every profile;
+2. the **random examples**: benchmarks and trial plans drawn by hypothesis, derandomized per
+   requirement (every profile of the suite sets ``derandomize``).
+
+Global ``random`` and ``numpy.random`` are seeded before every case and example (hypothesis
+does so for its examples), and the first reset of every candidate is seeded, so a candidate's
+unseeded draws cannot change the verdict. When no case or example could check the target the
+runner skips with a "not checked" reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -17,8 +28,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance import coverage
 from conformance.harness import Blocked, CheckTally, MidTrialPair, Rejected, Session
-from conformance.scripted import OBS_DIM, ScriptedBenchmark
+from conformance.plan import TrialPlan
+from conformance.scripted import (
+    OBS_DIM,
+    AttemptScript,
+    BenchmarkSpec,
+    ClassSpec,
+    ScriptedBenchmark,
+    TaskSpec,
+    decode_task,
+    simple_spec,
+    task_label,
+)
 from conformance.spy import SpyBenchmark
 from conformance.strategies import benchmark_specs, draw, draw_plan
 from conformance.violations import ContractViolation
@@ -28,6 +51,8 @@ METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
 #: Examples per property on the real Meta-World backend (it is ~1000x slower per step).
 METAWORLD_MAX_EXAMPLES = 4
 METAWORLD_OBS_DIM = 39
+#: KMW-TSK-2: the largest probability that a correctly drawing wrapper fails the property.
+TSK2_FAILURE_BOUND = 1e-9
 
 
 @functools.cache
@@ -39,14 +64,17 @@ def metaworld_benchmark(name: str) -> Any:
     return make_benchmark(name, seed=0)
 
 
-def _settings() -> Callable[[Callable], Callable]:
-    current = settings()
-    if _backend == "metaworld":
-        return settings(current, max_examples=min(current.max_examples, METAWORLD_MAX_EXAMPLES))
-    return settings(current)
-
-
-_backend = "scripted"
+@contextlib.contextmanager
+def seeded_globals(seed: int = 0) -> Iterator[None]:
+    """Seed ``random`` and ``numpy.random``'s global state for one case, then restore them."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
 
 
 def draw_benchmark(data: st.DataObject, config: Any, *, benchmarks=METAWORLD_BENCHMARKS,
@@ -90,17 +118,21 @@ def draw_single_task_benchmarks(data: st.DataObject, config: Any
 
 
 def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
-    """KMW-ATT-4: after a reset() in the middle of a trial the candidate behaves as a fresh one."""
-    def example(data: st.DataObject, tally: CheckTally) -> None:
-        make, names, dim = draw_single_task_benchmarks(data, config)
-        kw = {"max_k": 2, "max_len": st.integers(1, 4)} if config.backend == "metaworld" else {}
-        plan = draw_plan(data, names, n_trials=(2, 2), **kw)
-        cut = draw(data, st.integers(0, plan.k * plan.max_len - 1), "steps before the mid-trial reset")
+    """KMW-ATT-4: after a reset() in the middle of a trial the candidate behaves as a fresh one.
+
+    Both resets are seeded (the same seed on both candidates), so their draws line up where the
+    candidate honours seeds; findings about which task was drawn are not compared (see
+    :class:`MidTrialPair`). Explicit cases cut a k=3, L=3 trial right after ``reset()``, inside
+    the first, a middle and the last attempt, exactly at an attempt boundary, one step before
+    the end, and just after an env-ended attempt.
+    """
+    def run(make: Callable[[], Any], plan: TrialPlan, cut: int, dim: int, tally: CheckTally
+            ) -> bool:
         try:
             pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim),
                                 Session(config.candidate, make(), plan, config.keys, None, dim))
         except Rejected:
-            return
+            return False
         try:
             pair.interrupt(plan.seeds[0], cut, plan.action)
             pair.reset(plan.seeds[1])
@@ -111,34 +143,76 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
                 n += 1
         except Blocked as blocked:
             tally.block(blocked)
+        return True
 
-    _run(config, target, example)
+    def example(data: st.DataObject, tally: CheckTally) -> None:
+        make, names, dim = draw_single_task_benchmarks(data, config)
+        kw = {"max_k": 2, "max_len": st.integers(1, 4)} if config.backend == "metaworld" else {}
+        plan = draw_plan(data, names, n_trials=(2, 2), **kw)
+        plan.seeds[1] = draw(data, st.integers(0, 2**16), "seed of the mid-trial reset")
+        cut = draw(data, st.integers(0, plan.k * plan.max_len - 1), "steps before the mid-trial reset")
+        run(make, plan, cut, dim, tally)
+
+    def case(scripts: tuple[AttemptScript, ...], cut: int) -> Case:
+        spec = simple_spec(n_train_classes=1, n_test_classes=1, tasks_per_class=1,
+                           scripts=scripts, api=config.env_api)
+        plan = TrialPlan("train", 3, 3, [11, 12], list(coverage.ACTIONS))
+        return lambda tally: run(lambda: ScriptedBenchmark(spec), plan, cut, OBS_DIM, tally)
+
+    plain, ended = (AttemptScript(),), (AttemptScript(frozenset({1}), 2, "terminated"),)
+    cases = [(f"mid-trial-reset-after-{cut}-steps", case(plain, cut)) for cut in (0, 1, 3, 4, 7, 8)]
+    cases.append(("mid-trial-reset-after-env-end", case(ended, 2)))
+    _run(config, target, example, cases)
 
 
-def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None]) -> None:
-    """Run ``example`` under hypothesis for ``target``; skip if the target was never checked."""
-    global _backend
-    _backend = config.backend
+Case = Callable[[CheckTally], bool]
+"""An explicit case: runs once, returns whether it checked the target."""
+
+
+def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
+         cases: list[tuple[str, Case]] = ()) -> None:
+    """Run the explicit ``cases`` (scripted backend), then ``example`` under hypothesis for
+    ``target``; skip if the target was never checked."""
     tally = CheckTally(target)
+    if config.backend == "scripted":
+        for name, case in cases:
+            with seeded_globals():
+                try:
+                    checked = case(tally)
+                except ContractViolation as exc:
+                    exc.add_note(f"schedule class: {name} ({_class_doc(name)})")
+                    raise
+            tally.examples += 1
+            if checked:
+                coverage.EXERCISED.add(target, name)
 
-    @_settings()
-    @given(data=st.data())
     def prop(data: st.DataObject) -> None:
         tally.examples += 1
         example(data, tally)
 
-    prop()
+    # Each requirement draws its own examples (derandomized profiles seed from this digest).
+    prop._hypothesis_internal_add_digest = target.encode()  # type: ignore[attr-defined]
+    current = settings()
+    if config.backend == "metaworld":
+        current = settings(current, max_examples=min(current.max_examples, METAWORLD_MAX_EXAMPLES))
+    settings(current)(given(data=st.data())(prop))()
     reason = tally.not_checked_reason()
     if reason:
         pytest.skip(reason)
 
 
+def _class_doc(name: str) -> str:
+    c = coverage.CLASSES.get(name)
+    return c.what if c is not None else name
+
+
 def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, obs_dim: int,
-           after: Callable[[Session], None] | None = None) -> None:
+           after: Callable[[Session], None] | None = None) -> bool:
+    """Run ``plan``'s trials on a candidate built on ``bench``; whether the target was checked."""
     try:
         session = Session(config.candidate, bench, plan, config.keys, target, obs_dim)
     except Rejected:
-        return
+        return False
     try:
         offset = 0
         for seed in plan.seeds:
@@ -148,8 +222,21 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
     except Blocked as blocked:
         tally.block(blocked)
     finally:
-        if target in session.model.checked:
+        checked = target in session.model.checked
+        if checked:
             tally.checked += 1
+    return checked
+
+
+def _class_cases(config: Any, target: str,
+                 after: Callable[[Session], None] | None = None) -> list[tuple[str, Case]]:
+    """The schedule classes of ``target`` as explicit cases of :func:`_drive`."""
+    def case(spec: BenchmarkSpec, plan: TrialPlan) -> Case:
+        return lambda tally: _drive(config, target, tally, ScriptedBenchmark(spec), plan,
+                                    OBS_DIM, after)
+
+    return [(name, case(spec, plan)) for name, spec, plan in coverage.cases_for(target,
+                                                                                 config.env_api)]
 
 
 def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
@@ -167,7 +254,7 @@ def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
         plan = draw_plan(data, names, **kw)
         _drive(config, target, tally, bench, plan, dim)
 
-    _run(config, target, example)
+    _run(config, target, example, _class_cases(config, target))
 
 
 def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
@@ -178,12 +265,13 @@ def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
             limit = min(c.max_path_length for c in bench.train_classes.values())
             plan = draw_plan(data, names, max_k=1, max_len=st.just(limit + 3), n_trials=(1, 1))
         else:
-            bench, names, dim = draw_benchmark(data, config, env_ends=False, min_limit=2)
+            bench, names, dim = draw_benchmark(data, config, env_ends=False, min_limit=2,
+                                               big_limits=False)
             limit = min(c.max_path_length for c in bench.train_classes.values())
             plan = draw_plan(data, names, max_len=st.integers(limit + 1, limit + 6))
         _drive(config, target, tally, bench, plan, dim)
 
-    _run(config, target, example)
+    _run(config, target, example, _class_cases(config, target))
 
 
 def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int], None]) -> None:
@@ -205,43 +293,123 @@ def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int],
     _run(config, target, example)
 
 
+def resets_needed(tasks_per_class: list[int], bound: float = TSK2_FAILURE_BOUND) -> int:
+    """The number of resets after which a wrapper drawing uniformly fails KMW-TSK-2 with
+    probability below ``bound``.
+
+    A wrapper may draw a class uniformly then one of its tasks (probability ``1/C`` per class),
+    or a task uniformly among all ``N`` (probability ``n/N`` for a class of ``n`` tasks); the
+    bound holds for both. With ``p`` the probability of drawing a class of ``n`` tasks, the
+    property fails on that class when it is never drawn, ``(1 - p)**R``, or (for ``n > 1``)
+    when all its draws are one task, at most ``n * (1 - p + p/n)**R``. The sum over classes,
+    for the worse of the two ways of drawing, is below ``bound``.
+    """
+    n_classes, n_tasks = len(tasks_per_class), sum(tasks_per_class)
+
+    def failure(r: int) -> float:
+        worst = 0.0
+        for scheme in ("class", "task"):
+            total = 0.0
+            for n in tasks_per_class:
+                p = 1 / n_classes if scheme == "class" else n / n_tasks
+                total += (1 - p) ** r
+                if n > 1:
+                    total += n * (1 - p + p / n) ** r
+            worst = max(worst, total)
+        return worst
+
+    r = 1
+    while failure(r) >= bound:
+        r = r * 2
+    lo, hi = r // 2, r
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if failure(mid) < bound else (mid, hi)
+    return hi
+
+
+def _task_key(task: Any) -> Any:
+    spec = decode_task(task)
+    if spec is not None:
+        return spec.uid
+    data = getattr(task, "data", None)
+    return data if isinstance(data, bytes) else id(task)
+
+
 def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
-    """KMW-TSK-2: over many resets every class of the split is set, and more than one task."""
+    """KMW-TSK-2: over many resets every class of the split runs, and every class with more
+    than one task runs more than one of them (:func:`resets_needed` resets, the first seeded)."""
+    def run(bench: Any, plan: TrialPlan, seed: int, dim: int, tally: CheckTally) -> bool:
+        try:
+            session = Session(config.candidate, bench, plan, config.keys, target, dim)
+        except Rejected:
+            return False
+        classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
+        per_class: dict[str, int] = {name: 0 for name in classes}
+        for task in session.split_tasks:
+            if task.env_name in per_class:
+                per_class[task.env_name] += 1
+        n_resets = resets_needed(list(per_class.values()))
+        seen: dict[str, dict[Any, Any]] = {name: {} for name in classes}
+        draws: dict[str, int] = dict.fromkeys(classes, 0)
+        try:
+            for i in range(n_resets):
+                session.reset(seed if i == 0 else None)
+                name, task = session.model.task_name, session.model.task
+                if name in seen:
+                    seen[name].setdefault(_task_key(task), task)
+                    draws[name] += 1
+        except Blocked as blocked:
+            tally.block(blocked)
+            return False
+        tally.checked += 1
+        missing = sorted(n for n in classes if not seen[n])
+        if missing:
+            session.fail(f"classes of the {plan.split} split never drawn in {n_resets} resets",
+                         expected=sorted(classes), got=sorted(n for n in classes if seen[n]))
+        for name in classes:
+            if per_class[name] > 1 and len(seen[name]) < 2:
+                only = task_label(next(iter(seen[name].values())))
+                session.fail(f"class {name} ({per_class[name]} tasks) ran the same task in all "
+                             f"of its {draws[name]} draws out of {n_resets} resets",
+                             expected=f"more than one of its {per_class[name]} tasks (a uniform "
+                             f"draw fails this with probability < {TSK2_FAILURE_BOUND:g})",
+                             got=f"only {only}")
+        return True
+
     def example(data: st.DataObject, tally: CheckTally) -> None:
         bench, names, dim = draw_benchmark(data, config, min_train_classes=2)
         plan = draw_plan(data, names, max_k=2, n_trials=(1, 1), scales=False,
                          max_len=st.integers(1, 3))
         seed = draw(data, st.integers(0, 2**16), "first reset seed")
-        try:
-            session = Session(config.candidate, bench, plan, config.keys, target, dim)
-        except Rejected:
-            return
-        classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
-        tasks = session.split_tasks
-        n_resets = 12 * len(classes) + 8
-        drawn_classes: set[str] = set()
-        drawn_tasks: set[int] = set()
-        try:
-            for i in range(n_resets):
-                session.reset(seed if i == 0 else None)
-                for e in session.log.events:
-                    if e.kind == "set_task":
-                        drawn_classes.add(e.env_name)
-                        drawn_tasks.add(id(e.task))
-        except Blocked as blocked:
-            tally.block(blocked)
-            return
-        tally.checked += 1
-        missing = sorted(set(classes) - drawn_classes)
-        if missing:
-            session._fail(f"classes of the {plan.split} split never drawn in {n_resets} resets",
-                          expected=sorted(classes), got=sorted(drawn_classes))
-        if len(tasks) > 1 and len(drawn_tasks) < 2:
-            session._fail(f"the same task was set on every one of {n_resets} resets",
-                          expected=f"tasks drawn afresh among {len(tasks)}",
-                          got="one task")
+        run(bench, plan, seed, dim, tally)
 
-    _run(config, target, example)
+    def case(spec: BenchmarkSpec, split: str) -> Case:
+        plan = TrialPlan(split, 1, 1, [None], list(coverage.ACTIONS))
+        return lambda tally: run(ScriptedBenchmark(spec), plan, 5, OBS_DIM, tally)
+
+    cases = []
+    for name, spec in _tsk2_specs(config.env_api).items():
+        cases += [(f"{name}-{split}", case(spec, split)) for split in ("train", "test")]
+    _run(config, target, example, cases)
+
+
+def _tsk2_specs(api: str) -> dict[str, BenchmarkSpec]:
+    """KMW-TSK-2's explicit benchmarks: even classes, uneven classes, ML1-style."""
+    uneven_counts = (1, 2, 5)
+    classes = tuple(ClassSpec(n, 500) for n in ("reach-v3", "push-v3", "pick-place-v3"))
+    uid = iter(range(1, 100))
+    uneven = BenchmarkSpec(
+        classes, classes,
+        tuple(TaskSpec(c.name, next(uid), "train") for c, n in zip(classes, uneven_counts)
+              for _ in range(n)),
+        tuple(TaskSpec(c.name, next(uid), "test") for c, n in zip(classes, uneven_counts)
+              for _ in range(n)), api)
+    return {
+        "classes-3x3-tasks": simple_spec(3, 3, tasks_per_class=3, api=api),
+        "classes-of-1-2-5-tasks": uneven,
+        "ml1-5-tasks": simple_spec(1, 1, tasks_per_class=5, api=api, ml1=True),
+    }
 
 
 def _comparable(result: Any) -> Any:
@@ -260,56 +428,92 @@ def _comparable(result: Any) -> Any:
 
 
 def _task_identity(task: Any) -> Any:
-    data = getattr(task, "data", None)
-    return (getattr(task, "env_name", None), data if isinstance(data, bytes) else repr(task))
+    return (getattr(task, "env_name", None), _task_key(task) if task is not None else None)
 
 
 def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
-    """KMW-TSK-3: two candidates on equal benchmarks, same seeds and actions, same trials."""
+    """KMW-TSK-3: a candidate that ran other trials before ``reset(seed=s)`` does what a fresh
+    candidate does after ``reset(seed=s)``, call for call (same task, outputs equal).
+
+    Every task runs a single script and scripted observations do not depend on the env's
+    history, so both candidates' envs behave alike whatever the candidates did before.
+    """
+    def run(make: Callable[[], Any], plan: TrialPlan, history: list[int | None], cut: int,
+            seed: int, dim: int, tally: CheckTally) -> bool:
+        try:
+            fresh = Session(config.candidate, make(), plan, config.keys, target, dim)
+            used = Session(config.candidate, make(), plan, config.keys, target, dim)
+        except Rejected:
+            return False
+        try:
+            offset = 0
+            for i, s in enumerate(history):
+                if i == len(history) - 1 and cut:  # the last trial of the history is cut short
+                    used.reset(s)
+                    for n in range(cut):
+                        if used.model.trial_over:
+                            break
+                        used.step(plan.action(offset + n))
+                else:
+                    offset += used.run_trial(s, action_offset=offset)
+            used.trace.append(f"-- the history ends; both candidates now reset(seed={seed})")
+            ra, rb = fresh.reset(seed), used.reset(seed)
+            tally.checked += 1
+            _same(fresh, used, ra, rb, f"reset(seed={seed})")
+            n = 0
+            while not fresh.model.trial_over and n <= plan.k * plan.max_len:
+                action = plan.action(n)
+                ra, rb = fresh.step(action), used.step(action)
+                _same(fresh, used, ra, rb, f"step {n + 1} after reset(seed={seed})")
+                n += 1
+        except Blocked as blocked:
+            tally.block(blocked)
+        return True
+
     def example(data: st.DataObject, tally: CheckTally) -> None:
         if config.backend == "metaworld":
-            bench_a, names, dim = draw_benchmark(data, config)
-            bench_b = bench_a
+            bench, names, dim = draw_benchmark(data, config)
+            make: Callable[[], Any] = lambda: bench  # noqa: E731 - the classes are shared
             plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), scales=False)
         else:
             spec = draw(data, benchmark_specs(api=config.env_api, min_train_classes=2,
-                                              min_tasks_per_class=2), "scripted benchmark")
-            bench_a, bench_b, dim = ScriptedBenchmark(spec), ScriptedBenchmark(spec), OBS_DIM
-            plan = draw_plan(data, sorted(bench_a.train_classes), max_len=st.integers(1, 4),
-                             scales=False, n_trials=(2, 3))
-        plan.seeds = [s if s is not None else i for i, s in enumerate(plan.seeds)]
-        try:
-            a = Session(config.candidate, bench_a, plan, config.keys, target, dim)
-            b = Session(config.candidate, bench_b, plan, config.keys, target, dim)
-        except Rejected:
-            return
-        try:
-            offset = 0
-            for seed in plan.seeds:
-                ra, rb = a.reset(seed), b.reset(seed)
-                tally.checked += 1 if offset == 0 else 0
-                _same(a, b, ra, rb, f"reset(seed={seed})")
-                n = 0
-                while not a.model.trial_over and n <= plan.k * plan.max_len:
-                    action = plan.action(offset + n)
-                    ra, rb = a.step(action), b.step(action)
-                    _same(a, b, ra, rb, f"step {n + 1} after reset(seed={seed})")
-                    n += 1
-                offset += n
-        except Blocked as blocked:
-            tally.block(blocked)
+                                              min_tasks_per_class=2, max_scripts=1),
+                        "scripted benchmark")
+            make, dim = (lambda: ScriptedBenchmark(spec)), OBS_DIM
+            plan = draw_plan(data, sorted({c.name for c in spec.train_classes + spec.test_classes}),
+                             max_len=st.integers(1, 4), scales=False, n_trials=(1, 3))
+        cut = draw(data, st.integers(0, plan.k * plan.max_len), "steps of the last history trial")
+        seed = draw(data, st.integers(0, 2**16), "seed of the compared reset")
+        run(make, plan, plan.seeds, cut, seed, dim, tally)
 
-    _run(config, target, example)
+    def case(history: list[int | None], cut: int, seed: int, k: int, length: int,
+             ml1: bool = False) -> Case:
+        spec = simple_spec(2 if not ml1 else 1, 2, tasks_per_class=3 if not ml1 else 5,
+                           api=config.env_api, ml1=ml1)
+        plan = TrialPlan("train", k, length, history, list(coverage.ACTIONS))
+        return lambda tally: run(lambda: ScriptedBenchmark(spec), plan, history, cut, seed,
+                                 OBS_DIM, tally)
+
+    cases = [
+        ("history-other-seeds", case([5, 9], 0, 11, 2, 3)),
+        ("history-unseeded", case([None, None], 0, 11, 2, 2)),
+        ("history-same-seed-first", case([11, None], 0, 11, 1, 2)),
+        ("history-cut-mid-trial", case([3], 2, 11, 2, 3)),
+        ("history-ml1", case([None, 4], 1, 4, 1, 2, ml1=True)),
+    ]
+    _run(config, target, example, cases)
 
 
 def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
     ta, tb = _task_identity(a.model.task), _task_identity(b.model.task)
     if ta != tb:
-        a._fail(f"same seed, different task at {when}", expected=f"task {a.model.task_name}",
-                got=f"task {b.model.task_name} on the second candidate")
+        b.fail(f"same seed, different task at {when}: a fresh candidate and one that ran "
+               f"other trials before", expected=f"task {task_label(a.model.task)} (fresh candidate)",
+               got=f"task {task_label(b.model.task)} (after other trials)")
     if _comparable(ra) != _comparable(rb):
-        a._fail(f"same seed and actions, different output at {when}", expected=repr(ra)[:300],
-                got=repr(rb)[:300])
+        b.fail(f"same seed and actions, different output at {when}: a fresh candidate and one "
+               f"that ran other trials before", expected=f"{repr(ra)[:300]} (fresh candidate)",
+               got=f"{repr(rb)[:300]} (after other trials)")
 
 
 def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
@@ -323,11 +527,11 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
         except Exception as exc:  # the contract asks for an error
             stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
             if stepped:
-                session._fail("step() after the trial ended stepped the underlying env before "
+                session.fail("step() after the trial ended stepped the underlying env before "
                               "raising", expected="an error before any env step",
                               got=f"{type(exc).__name__}: {exc} after an env step")
             return
-        session._fail("step() after the trial ended was accepted silently",
+        session.fail("step() after the trial ended was accepted silently",
                       expected="an error telling the caller to reset()", got="a normal return")
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
@@ -335,7 +539,7 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
         plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), n_trials=(1, 1))
         _drive(config, target, tally, bench, plan, dim, after=after)
 
-    _run(config, target, example)
+    _run(config, target, example, _class_cases(config, target, after))
 
 
 def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argument: str,

@@ -1,9 +1,13 @@
 """The scripted benchmark: a fast, exact, controllable stand-in for a Meta-World benchmark.
 
 It has Meta-World's benchmark interface (``train_classes``, ``test_classes``, ``train_tasks``,
-``test_tasks``) and env interface (``set_task``, ``reset``, ``step``, ``max_path_length``,
-``info["success"]``, ``observation_space``, ``action_space``), but each env is a few lines of
-arithmetic whose schedule is chosen by the test:
+``test_tasks``) and Meta-World 3's env interface, down to what wrappers touch: each env class
+is a :class:`gymnasium.Env` subclass (so ``gymnasium.Wrapper`` and gymnasium's standard wrappers
+work on it) with ``set_task``, ``reset(seed=None, options=None)``, ``step``,
+``max_path_length``, ``curr_path_length``, ``info["success"]``, Meta-World's spaces and dtypes
+(observations float64, actions a float32 ``Box(-1, 1, (4,))``), ``np_random``, ``unwrapped``,
+``spec`` (``None``), ``metadata``, ``render_mode``, ``render()`` and ``close()``. Each env is a
+few lines of arithmetic whose schedule is chosen by the test:
 
 - Every task carries a tuple of :class:`AttemptScript`: the n-th ``reset()`` after ``set_task``
   runs script ``(n - 1) % len(scripts)``, which says on which steps ``info["success"]`` is truthy
@@ -11,10 +15,16 @@ arithmetic whose schedule is chosen by the test:
 - Like Meta-World, an env truncates when ``curr_path_length`` reaches ``max_path_length`` (a class
   attribute that a wrapper may lift per instance) and raises ``ValueError`` when stepped past it.
   Stepping after a scripted end without ``reset()`` raises ``RuntimeError``.
-- Observations (size :data:`OBS_DIM`, float64) encode the task's uid, the number of resets since
-  ``set_task``, the step within the attempt, the env instance and the last action, so a reset
-  observation never equals a terminal one; every value is exact in float32.
-- Rewards are binary fractions of the task uid, the step and the attempt, exact in float32.
+- Observations (size :data:`OBS_DIM`, float64) are a pure function of the task, the script
+  running, the step within the attempt and the last action: entry 0 is the task's uid, 1 the
+  script index, 2 the step, 3-6 the last action, 7 the reward; entries 8 on carry information
+  in every bit of a float32 (full 24-bit mantissas, magnitudes from 2**-20 to 2**12, both
+  signs), so any change of value between the env and a wrapper's output is visible (a cast
+  through float16, rounding, clipping). Every value is exact in float32 and lies in
+  ``observation_space``; a reset observation never equals a terminal one. Nothing depends on
+  the env instance or on how many trials ran before, so equal benchmarks driven alike give
+  equal observations whatever their history.
+- Rewards are float32-exact numbers with full mantissas in ``[0.125, 8)``.
 
 ``api="gymnasium"`` (Meta-World 3) returns ``(obs, info)`` from ``reset`` and 5-tuples from
 ``step``; ``api="gym"`` (Meta-World 2) returns ``obs`` from ``reset()`` (which takes no
@@ -23,8 +33,9 @@ arguments) and ``(obs, reward, done, info)`` from ``step``, with ``info["TimeLim
 
 from __future__ import annotations
 
+import functools
 import itertools
-import pickle
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -38,12 +49,22 @@ OBS_DIM = 39
 OBS_BOUND = 1.0e4
 ACTION_DIM = 4
 API_CHOICES = ("gymnasium", "gym")
+#: Entries of an observation that carry full-precision information (see the module docstring).
+INFO_ENTRIES = slice(8, OBS_DIM)
+_MASK64 = np.uint64(2**64 - 1)
+
 
 class ScriptedTask(NamedTuple):
-    """A task, shaped like Meta-World's ``Task``: ``env_name`` names its class; ``data`` is opaque."""
+    """A task, shaped like Meta-World's ``Task``: ``env_name`` names its class; ``data`` holds
+    the task's definition as JSON (never a pickle). Prints as ``class#uid (split; scripts)``."""
 
     env_name: str
     data: bytes
+
+    def __repr__(self) -> str:
+        spec = decode_task(self)
+        label = spec.label() if spec is not None else f"{self.env_name}, {self.data!r:.60}"
+        return f"ScriptedTask({label})"
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,23 @@ class TaskSpec:
     split: str
     scripts: tuple[AttemptScript, ...] = (AttemptScript(),)
 
+    def label(self) -> str:
+        """``class#uid (split; script, script, ...)``: what the task means, for messages."""
+        scripts = "; ".join(s.describe() for s in self.scripts)
+        return f"{self.env_name}#{self.uid} ({self.split}; {scripts})"
+
+    def to_json(self) -> bytes:
+        return json.dumps({
+            "env_name": self.env_name, "uid": self.uid, "split": self.split,
+            "scripts": [[sorted(s.success_steps), s.end_at, s.end_kind] for s in self.scripts],
+        }, sort_keys=True).encode()
+
+    @staticmethod
+    def from_json(data: bytes) -> TaskSpec:
+        d = json.loads(data)
+        scripts = tuple(AttemptScript(frozenset(ok), end, kind) for ok, end, kind in d["scripts"])
+        return TaskSpec(d["env_name"], d["uid"], d["split"], scripts)
+
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
@@ -107,20 +145,69 @@ class BenchmarkSpec:
         raise KeyError(uid)
 
 
-class ScriptedEnv:
-    """A scripted env speaking Meta-World 3's gymnasium API. Subclassed per class by the benchmark."""
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _float32_values(keys: np.ndarray, min_exp: int, n_exps: int, signed: bool) -> np.ndarray:
+    """Float32-exact values with full 24-bit mantissas, one per uint64 key."""
+    with np.errstate(over="ignore"):
+        bits = _mix(keys & _MASK64)
+    mantissa = (bits & np.uint64(2**23 - 1)).astype(np.float64) / 2.0**23
+    exponent = ((bits >> np.uint64(23)) % np.uint64(n_exps)).astype(np.int64) + min_exp
+    sign = np.where((bits >> np.uint64(40)) & np.uint64(1), -1.0, 1.0) if signed else 1.0
+    return sign * np.ldexp(1.0 + mantissa, exponent)
+
+
+_ENTRY_KEYS = np.arange(OBS_DIM - INFO_ENTRIES.start, dtype=np.uint64)
+
+
+def _key(uid: int, script: int, t: int) -> int:
+    return (((uid * 1_000_003 + script) * 4_000_037 + t) * 64) & (2**64 - 1)
+
+
+@functools.lru_cache(maxsize=65536)
+def _information(uid: int, script: int, t: int) -> np.ndarray:
+    """The full-precision entries of the observation at step ``t`` of a task's script."""
+    out = _float32_values(np.uint64(_key(uid, script, t)) + _ENTRY_KEYS, -20, 33, signed=True)
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _reward(uid: int, script: int, t: int) -> float:
+    keys = np.array([_key(uid, script, t) ^ 0x5DEECE66D], dtype=np.uint64)
+    return float(_float32_values(keys, -3, 6, signed=False)[0])
+
+
+class ScriptedEnv(gym.Env):
+    """A scripted env speaking Meta-World 3's gymnasium API. Subclassed per class by the benchmark.
+
+    The constructor takes Meta-World's keyword arguments (``render_mode``, ``camera_name``,
+    ``camera_id``, ``reward_function_version``, ``height``, ``width``); only ``render_mode``
+    has an effect (``"rgb_array"``: ``render()`` returns a black ``height x width`` image).
+    """
 
     env_name: str = "scripted"
-    _instances = itertools.count(1)
     max_path_length: int = 500
     api: str = "gymnasium"
-    metadata: dict[str, Any] = {"render_modes": []}
-    render_mode = None
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 80}
 
-    def __init__(self) -> None:
+    def __init__(self, render_mode: str | None = None, camera_name: str | None = None,
+                 camera_id: int | None = None, reward_function_version: str = "v2",
+                 height: int = 480, width: int = 480) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of "
+                             f"{self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.camera_name, self.camera_id = camera_name, camera_id
+        self.reward_function_version = reward_function_version
+        self.height, self.width = height, width
         self.observation_space = gym.spaces.Box(-OBS_BOUND, OBS_BOUND, (OBS_DIM,), np.float64)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
-        self.instance_uid = next(type(self)._instances)
         self.curr_path_length = 0
         self._task: TaskSpec | None = None
         self._resets_since_task = 0
@@ -136,7 +223,10 @@ class ScriptedEnv:
             raise ValueError(
                 f"task of class {getattr(task, 'env_name', None)!r} set on a {self.env_name!r} env"
             )
-        self._task = pickle.loads(task.data)
+        spec = decode_task(task)
+        if spec is None:
+            raise ValueError(f"not a scripted task: {task!r:.80}")
+        self._task = spec
         self._resets_since_task = 0
         self._needs_reset = True
 
@@ -151,10 +241,17 @@ class ScriptedEnv:
         return self._obs(0.0)
 
     def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an attempt of the current task; ``seed`` is ignored, as in Meta-World."""
+        """Start an attempt of the current task. ``seed`` seeds ``np_random`` (as gymnasium's
+        ``Env.reset`` does) and changes nothing else, as in Meta-World."""
+        super().reset(seed=seed)
         return self._reset(), {}
+
+    @property
+    def _script_index(self) -> int:
+        assert self._task is not None
+        return (self._resets_since_task - 1) % len(self._task.scripts)
 
     def _step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._task is None or self._needs_reset:
@@ -168,18 +265,19 @@ class ScriptedEnv:
             raise RuntimeError("step() after the env terminated or truncated, without reset()")
         self.curr_path_length += 1
         t = self.curr_path_length
-        attempt = self._resets_since_task - 1
-        script = self._task.scripts[attempt % len(self._task.scripts)]
+        script = self._task.scripts[self._script_index]
         success = t in script.success_steps
         terminated = script.end_at == t and script.end_kind == "terminated"
         truncated = (script.end_at == t and script.end_kind == "truncated") or (
             t == self.max_path_length
         )
         self._ended = terminated or truncated
-        reward = self._task.uid * 0.125 + t * 0.25 + attempt * 0.5
         self._last_action = np.clip(action.astype(np.float32), -1.0, 1.0).astype(np.float64)
-        info = {"success": float(success), "near_object": 0.0, "unscaled_reward": reward}
-        return self._obs(reward), reward, terminated, truncated, info
+        reward = _reward(self._task.uid, self._script_index, t)
+        info = {"success": float(success), "near_object": 0.0, "grasp_success": 0.0,
+                "grasp_reward": 0.0, "in_place_reward": 0.0, "obj_to_target": 0.0,
+                "unscaled_reward": reward}
+        return self._obs(reward), reward, bool(terminated), bool(truncated), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Step the attempt by its script; ``info["success"]`` never ends it."""
@@ -189,19 +287,25 @@ class ScriptedEnv:
         assert self._task is not None
         obs = np.empty(OBS_DIM, dtype=np.float64)
         obs[0] = self._task.uid
-        obs[1] = self._resets_since_task
+        obs[1] = self._script_index
         obs[2] = self.curr_path_length
-        obs[3] = self.instance_uid
-        obs[4:8] = self._last_action
-        obs[8] = reward
-        obs[9:] = self._task.uid * 0.5 + np.arange(OBS_DIM - 9)
+        obs[3:7] = self._last_action
+        obs[7] = reward
+        obs[INFO_ENTRIES] = _information(self._task.uid, self._script_index, self.curr_path_length)
         return obs
+
+    def render(self) -> np.ndarray | None:
+        """A black ``height x width x 3`` uint8 image for ``render_mode="rgb_array"``, else None."""
+        if self.render_mode == "rgb_array":
+            return np.zeros((self.height, self.width, 3), dtype=np.uint8)
+        return None
 
     def close(self) -> None:
         """Nothing to release."""
 
     def seed(self, seed: int | None = None) -> list[int | None]:
-        """Accepted for Meta-World compatibility; the scripted env has no randomness."""
+        """Accepted for Meta-World compatibility: seeds ``np_random``, which nothing uses."""
+        super().reset(seed=seed)
         return [seed]
 
 
@@ -224,13 +328,12 @@ class GymScriptedEnv(ScriptedEnv):
 def _make_class(spec: ClassSpec, api: str) -> type[ScriptedEnv]:
     base = GymScriptedEnv if api == "gym" else ScriptedEnv
     cls_name = "Scripted" + "".join(p.capitalize() for p in spec.name.replace("-", "_").split("_"))
-    namespace = {"env_name": spec.name, "max_path_length": spec.max_path_length,
-                 "_instances": itertools.count(1)}
+    namespace = {"env_name": spec.name, "max_path_length": spec.max_path_length}
     return type(cls_name, (base,), namespace)
 
 
 def _make_task(spec: TaskSpec) -> ScriptedTask:
-    return ScriptedTask(env_name=spec.env_name, data=pickle.dumps(spec))
+    return ScriptedTask(env_name=spec.env_name, data=spec.to_json())
 
 
 @dataclass
@@ -259,8 +362,22 @@ class ScriptedBenchmark:
 def decode_task(task: Any) -> TaskSpec | None:
     """The :class:`TaskSpec` behind a scripted task, or ``None`` for any other task."""
     if isinstance(task, ScriptedTask):
-        return pickle.loads(task.data)
+        return _decode(task.data)
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _decode(data: bytes) -> TaskSpec:
+    return TaskSpec.from_json(data)
+
+
+def task_label(task: Any) -> str:
+    """How a task prints in messages: ``class#uid (split; scripts)`` for a scripted task, else
+    its class and a short ``repr``."""
+    spec = decode_task(task)
+    if spec is not None:
+        return spec.label()
+    return f"{getattr(task, 'env_name', '?')} {task!r:.60}"
 
 
 def simple_spec(

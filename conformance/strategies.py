@@ -7,12 +7,14 @@ named choices (``k``, ``max_episode_length``, ``benchmark``, ``split``, ``seeds`
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 
 import numpy as np
 from hypothesis import strategies as st
 
+from conformance.plan import TrialPlan
 from conformance.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec
+
+__all__ = ["TrialPlan", "benchmark_specs", "trial_plans", "draw_plan", "draw", "actions"]
 
 CLASS_NAMES = ("reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-open-v3")
 
@@ -23,6 +25,8 @@ def draw(data: st.DataObject, strategy: st.SearchStrategy, label: str):
 
 
 SCRIPT_MAX_STEP = 10
+#: The largest k and L a *large* trial plan draws.
+LARGE_K, LARGE_L = 12, 300
 _SCRIPT_BITS = SCRIPT_MAX_STEP + 5
 
 
@@ -59,13 +63,17 @@ def benchmark_specs(
     env_ends: bool = True,
     min_limit: int = 2,
     single_task: bool = False,
+    max_scripts: int = 2,
+    big_limits: bool = True,
 ) -> BenchmarkSpec:
     """A scripted benchmark: classes, their step limits, tasks and each task's attempt scripts.
 
     ``env_ends=False`` gives envs that never end an attempt by themselves (their step limit
     aside), ``min_limit`` the smallest class step limit. Each task's scripts are drawn as one
     integer (see :func:`decode_scripts`), which keeps examples cheap to generate and shrink.
-    ``single_task=True`` gives each split one class with one task running one script.
+    ``single_task=True`` gives each split one class with one task running one script;
+    ``max_scripts=1`` gives every task a single script. A class's step limit is occasionally
+    Meta-World's 500 instead of a small one (unless ``big_limits=False``).
     """
     if single_task:
         max_train_classes = min_train_classes = 1
@@ -73,6 +81,8 @@ def benchmark_specs(
     ml1 = draw_(st.booleans())
     n_test = n_train if ml1 else (1 if single_task else draw_(st.integers(1, 2)))
     limits = st.integers(min_limit, max(min_limit, 12))
+    if big_limits:
+        limits = st.one_of(limits, st.just(max(min_limit, 500)))
     train = tuple(ClassSpec(CLASS_NAMES[i], draw_(limits)) for i in range(n_train))
     if ml1:
         test = train
@@ -87,7 +97,7 @@ def benchmark_specs(
         for c in classes:
             for _ in range(1 if single_task else draw_(st.integers(min_tasks_per_class, 3))):
                 scripts = decode_scripts(draw_(script_codes), env_ends)
-                if single_task:
+                if single_task or max_scripts == 1:
                     scripts = scripts[:1]
                 out.append(TaskSpec(c.name, next(uid), split, scripts))
         return tuple(out)
@@ -108,25 +118,6 @@ seeds = st.integers(0, 2**16)
 reward_scale_values = st.sampled_from([0.5, 2.0, -1.0, 0.0, 10.0])
 
 
-@dataclass
-class TrialPlan:
-    """How a property drives a candidate: its arguments, reward scales, and trials to run.
-
-    """
-
-    split: str
-    k: int
-    max_len: int
-    seeds: list[int | None]
-    actions: list[np.ndarray]
-    reward_scales: dict[str, float] = field(default_factory=dict)
-
-    def action(self, i: int) -> np.ndarray:
-        """The ``i``-th action of the plan (the list is cycled)."""
-        return self.actions[i % len(self.actions)]
-
-
-
 @st.composite
 def trial_plans(
     draw_,
@@ -140,14 +131,23 @@ def trial_plans(
     """A :class:`TrialPlan` for a benchmark whose classes are ``class_names``.
 
     Draws are flat (no hypothesis lists or dicts, which cost milliseconds each here): a count,
-    then one draw per element.
+    then one draw per element. About one plan in twenty is *large*: k up to :data:`LARGE_K`,
+    or (when ``max_len`` is not given) one trial of k=1 and L up to :data:`LARGE_L`, so
+    size-dependent bugs show. The first trial's seed is never ``None`` (a candidate's unseeded
+    draws cannot change what is checked); later ones may be.
     """
-    k = draw_(st.integers(1, max_k))
-    length = draw_(max_len if max_len is not None else st.integers(1, 8))
+    size = draw_(st.sampled_from(("usual",) * 19 + ("large",)))
+    large_len = size == "large" and max_len is None and draw_(st.booleans())
+    if large_len:
+        k = 1
+        length = draw_(st.integers(LARGE_L // 2, LARGE_L))
+    else:
+        k = draw_(st.integers(1, max_k) if size == "usual" else st.integers(1, LARGE_K))
+        length = draw_(max_len if max_len is not None else st.integers(1, 8))
     chosen_split = split or draw_(st.sampled_from(["train", "test"]))
-    n = draw_(st.integers(*n_trials))
-    trial_seeds: list[int | None] = []
-    for _ in range(n):
+    n = 1 if large_len else draw_(st.integers(*n_trials))
+    trial_seeds: list[int | None] = [draw_(st.integers(0, 2**16))]
+    for _ in range(n - 1):
         seed = draw_(st.integers(-1, 2**16))
         trial_seeds.append(None if seed < 0 else seed)
     acts = [draw_(actions) for _ in range(draw_(st.integers(1, 2)))]

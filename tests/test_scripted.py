@@ -4,13 +4,17 @@ looks, and exactly as its scripts say."""
 from __future__ import annotations
 
 import pickle
+import warnings
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.scripted import (
+    INFO_ENTRIES,
+    OBS_BOUND,
     OBS_DIM,
     AttemptScript,
     ScriptedBenchmark,
@@ -95,19 +99,58 @@ def test_success_never_ends_an_attempt():
         assert info["success"] and not term and not trunc
 
 
-def test_observation_encodes_task_reset_count_and_step_exactly_in_float32():
-    _, env = make_env()
+def test_observation_encodes_task_script_and_step_exactly_in_float32():
+    scripts = (AttemptScript(), AttemptScript(frozenset({1})))
+    _, env = make_env(scripts)
     obs0, _ = env.reset()
     obs1 = env.step(np.array([0.5, -0.25, 1.0, 0.0], dtype=np.float32))[0]
     obs2, _ = env.reset()
     assert obs0.shape == (OBS_DIM,) and obs0.dtype == np.float64
-    assert (obs0[1], obs0[2]) == (1, 0) and (obs1[1], obs1[2]) == (1, 1)
-    assert (obs2[1], obs2[2]) == (2, 0)
-    assert list(obs1[4:8]) == [0.5, -0.25, 1.0, 0.0]
+    assert (obs0[1], obs0[2]) == (0, 0) and (obs1[1], obs1[2]) == (0, 1)
+    assert (obs2[1], obs2[2]) == (1, 0)  # the second reset runs the second script
+    assert list(obs1[3:7]) == [0.5, -0.25, 1.0, 0.0]
     for obs in (obs0, obs1, obs2):
         assert np.array_equal(obs.astype(np.float32).astype(np.float64), obs)
         assert env.observation_space.contains(obs)
-    assert not np.array_equal(obs1, obs2)
+    assert not np.array_equal(obs1, obs2) and not np.array_equal(obs0, obs2)
+
+
+def test_observations_carry_information_in_every_float32_bit():
+    """Lower precision, rounding or clipping of any entry between env and wrapper shows."""
+    _, env = make_env(max_path_length=200)
+    values = [env.reset()[0][INFO_ENTRIES]]
+    values += [env.step(ACTION)[0][INFO_ENTRIES] for _ in range(199)]
+    v = np.concatenate(values)
+    assert np.array_equal(v.astype(np.float32).astype(np.float64), v)  # exact in float32
+    assert not np.array_equal(v.astype(np.float16).astype(np.float64), v)
+    mantissa = np.frexp(v)[0] * 2.0**24
+    assert np.mean(mantissa % 2 == 1) > 0.3  # the lowest float32 mantissa bit is used
+    assert np.abs(v).max() > 1000 and np.abs(v).min() < 1e-3  # wide range of magnitudes
+    assert (v < 0).any() and (v > 0).any()
+    assert not np.array_equal(np.round(v, 3), v) and not np.array_equal(np.clip(v, -10, 10), v)
+    assert np.abs(v).max() <= OBS_BOUND
+
+
+def test_observations_do_not_depend_on_instance_or_history():
+    """Equal benchmarks driven alike give equal observations whatever ran before (KMW-TSK-3)."""
+    bench = ScriptedBenchmark(simple_spec(n_train_classes=1, tasks_per_class=2))
+    fresh, used = bench.train_classes["reach-v3"](), bench.train_classes["reach-v3"]()
+    used.set_task(bench.train_tasks[1])
+    used.reset()
+    used.step(ACTION)
+    for env in (fresh, used):
+        env.set_task(bench.train_tasks[0])
+    assert np.array_equal(fresh.reset()[0], used.reset()[0])
+    assert np.array_equal(fresh.step(ACTION)[0], used.step(ACTION)[0])
+
+
+def test_rewards_are_float32_exact_with_full_mantissas():
+    _, env = make_env(max_path_length=100)
+    env.reset()
+    rewards = np.array([env.step(ACTION)[1] for _ in range(100)])
+    assert np.array_equal(rewards.astype(np.float32).astype(np.float64), rewards)
+    assert not np.array_equal(rewards.astype(np.float16).astype(np.float64), rewards)
+    assert rewards.min() >= 0.125 and rewards.max() < 8
 
 
 def test_set_task_of_another_class_is_refused():
@@ -146,10 +189,63 @@ def test_equal_specs_build_equal_but_separate_benchmarks():
     assert np.array_equal(ea.step(ACTION)[0], eb.step(ACTION)[0])
 
 
-def test_tasks_pickle_round_trip():
+def test_tasks_pickle_round_trip_and_hold_no_pickle():
     bench = ScriptedBenchmark(simple_spec())
     task = bench.train_tasks[0]
     assert pickle.loads(pickle.dumps(task)) == task
+    assert task.data.startswith(b"{")  # JSON, never a pickle
+
+
+def test_tasks_print_as_class_uid_and_meaning():
+    scripts = (AttemptScript(frozenset({2}), end_at=3, end_kind="terminated"),)
+    bench = ScriptedBenchmark(simple_spec(n_train_classes=1, tasks_per_class=1, scripts=scripts))
+    assert repr(bench.test_tasks[0]) == (
+        "ScriptedTask(push-v3#2 (test; success at [2], terminated at step 3))")
+
+
+# -- fidelity: what a wrapper may do with a Meta-World 3 env works on a scripted one -------------
+
+
+def test_envs_are_gymnasium_envs_with_metaworld_spaces_and_attributes():
+    _, env = make_env()
+    assert isinstance(env, gym.Env) and env.unwrapped is env and env.spec is None
+    assert env.render_mode is None and "render_fps" in env.metadata
+    assert env.observation_space.dtype == np.float64 and env.observation_space.shape == (OBS_DIM,)
+    assert env.action_space == gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    assert isinstance(env.np_random, np.random.Generator)
+    assert (env.max_path_length, env.curr_path_length) == (500, 0)
+    env.reset(seed=3)
+    first = env.np_random.integers(1 << 30)
+    env.reset(seed=3)
+    assert env.np_random.integers(1 << 30) == first  # reset(seed=) seeds np_random, as gymnasium
+    env.step(ACTION)
+    assert env.curr_path_length == 1
+
+
+def test_constructor_takes_metaworld_keywords():
+    bench = ScriptedBenchmark(simple_spec(n_train_classes=1, tasks_per_class=1))
+    env = bench.train_classes["reach-v3"](render_mode="rgb_array", camera_name="corner",
+                                          height=32, width=48)
+    env.set_task(bench.train_tasks[0])
+    env.reset()
+    assert env.render().shape == (32, 48, 3)
+    with pytest.raises(TypeError):
+        bench.train_classes["reach-v3"](unknown=1)
+
+
+def test_gymnasium_wrappers_and_env_checker_work_on_scripted_envs():
+    from gymnasium.utils.env_checker import check_env
+
+    _, env = make_env(max_path_length=5)
+    wrapped = gym.wrappers.TimeLimit(gym.wrappers.OrderEnforcing(gym.Wrapper(env)), 3)
+    assert wrapped.unwrapped is env
+    obs, info = wrapped.reset(seed=0)
+    assert env.observation_space.contains(obs) and info == {}
+    assert [wrapped.step(ACTION)[3] for _ in range(3)] == [False, False, True]
+    _, fresh = make_env()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checker warns that seed() exists, as for Meta-World
+        check_env(fresh, skip_render_check=True)
 
 
 @pytest.mark.parametrize("code", [0, 1, 2**10, 2**10 * 3, 2**10 * 20, 2**10 * 21, 2**15 - 1])

@@ -93,6 +93,11 @@ def test_obs_3_observation_values(kmw_config):
     P.check_trials(kmw_config, "KMW-OBS-3")
 
 
+@req("KMW-OBS-4")
+def test_obs_4_observations_not_aliased(kmw_config):
+    P.check_trials(kmw_config, "KMW-OBS-4", plan_kwargs={"n_trials": (2, 3)})
+
+
 # -- Attempt counting ----------------------------------------------------------------------------
 
 @req("KMW-ATT-1")
@@ -192,6 +197,11 @@ def test_log_3_trial_totals(kmw_config):
 @req("KMW-LOG-4")
 def test_log_4_keys_once(kmw_config):
     P.check_trials(kmw_config, "KMW-LOG-4", plan_kwargs={"n_trials": (2, 3)})
+
+
+@req("KMW-LOG-5")
+def test_log_5_infos_not_aliased(kmw_config):
+    P.check_trials(kmw_config, "KMW-LOG-5", plan_kwargs={"n_trials": (2, 3)})
 
 
 # -- Rewards -------------------------------------------------------------------------------------
