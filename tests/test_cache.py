@@ -1,16 +1,20 @@
-"""The task cache (kmw/cache.py) against real Meta-World builds: fidelity, damage, concurrency."""
+"""The task cache (kmw/cache.py) against real Meta-World builds: fidelity, damage, tampering
+(pickles planted with a recomputed hash must never run), concurrency."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import multiprocessing
 import os
 import pickle
+import re
 import warnings
 from pathlib import Path
 
 import metaworld
+import numpy as np
 import pytest
 
 from kmw import cache
@@ -136,39 +140,339 @@ def test_damaged_file_is_detected_rebuilt_and_replaced(cache_root, fresh_ml1, ho
     assert_same_benchmark(again, fresh_ml1)
 
 
-def test_valid_pickle_with_wrong_hash_is_never_used(cache_root, fresh_ml1):
+# -- forged files: a valid header with a recomputed length and sha256 -------------------------
+
+
+def split_file(path: Path) -> tuple[dict, bytes]:
+    blob = path.read_bytes()
+    end = blob.index(b"\n", len(cache.MAGIC))
+    return json.loads(blob[len(cache.MAGIC) : end]), blob[end + 1 :]
+
+
+def forge(path: Path, body: bytes, **header_changes) -> None:
+    """Replace the payload of the cache file at ``path`` by ``body`` and recompute the header's
+    length and sha256, as anyone who can write the file can (the hash is unkeyed)."""
+    header, _ = split_file(path)
+    header.update(header_changes, length=len(body), sha256=hashlib.sha256(body).hexdigest())
+    path.write_bytes(cache.MAGIC + json.dumps(header).encode() + b"\n" + body)
+
+
+def stored_payload(path: Path) -> dict:
+    return json.loads(split_file(path)[1])
+
+
+def load_expecting_rejection(build, fresh, match: str):
+    """``load_or_build`` on a bad file: exactly one warning, the cache's rejection (every other
+    warning fails the test, none is filtered away), a rebuild, and a clean file afterwards."""
+    calls = build.calls
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bench = cache.load_or_build("ML1", TASK, 7, build=build)
+    messages = [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert len(caught) == 1 and caught[0].category is UserWarning, messages
+    assert "ignoring damaged or stale" in messages[0] and match in messages[0], messages
+    assert build.calls == calls + 1  # rebuilt, not read from the bad file
+    assert_same_benchmark(bench, fresh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = cache.load_or_build("ML1", TASK, 7, build=build)  # the file was replaced
+    assert build.calls == calls + 1
+    assert_same_benchmark(again, fresh)
+    return bench
+
+
+def test_valid_payload_with_stale_hash_is_never_used(cache_root, fresh_ml1):
     """A payload swapped for another well-formed one (train and test tasks exchanged) is refused."""
     build = CountingBuild(fresh_ml1)
     cache.load_or_build("ML1", TASK, 7, build=build)
     path = cache.cache_path("ML1", TASK, 7)
-    blob = path.read_bytes()
-    end = blob.index(b"\n", len(cache.MAGIC))
-    payload = pickle.loads(blob[end + 1 :])
+    header, _ = split_file(path)
+    payload = stored_payload(path)
     payload["train_tasks"], payload["test_tasks"] = payload["test_tasks"], payload["train_tasks"]
-    forged = pickle.dumps(payload)
-    header = json.loads(blob[len(cache.MAGIC) : end])
+    forged = json.dumps(payload).encode()
     header["length"] = len(forged)  # right length, stale hash
     path.write_bytes(cache.MAGIC + json.dumps(header).encode() + b"\n" + forged)
-    with pytest.warns(UserWarning, match="sha256"):
-        bench = cache.load_or_build("ML1", TASK, 7, build=build)
-    assert build.calls == 2
+    bench = load_expecting_rejection(build, fresh_ml1, "sha256")
     assert task_bytes(bench.train_tasks) == task_bytes(fresh_ml1.train_tasks)
 
 
-def test_payload_with_globals_is_refused_even_with_a_matching_hash():
-    evil = pickle.dumps({"kind": "ML1", "x": os.system})
-    header = {
-        "format": cache.FORMAT_VERSION,
-        "metaworld": cache.metaworld_version(),
-        "name": "ml1-reach-v3",
-        "seed": 0,
-        "length": len(evil),
-        "sha256": hashlib.sha256(evil).hexdigest(),
-    }
-    blob = cache.MAGIC + json.dumps(header).encode() + b"\n" + evil
-    with pytest.raises(cache.CacheError, match="only plain data"):
-        cache.decode(blob, "ml1-reach-v3", 0)
+# -- planted pickles never run ----------------------------------------------------------------
 
+
+class _Payload:
+    """Unpickling this calls ``open(marker, "w")``, creating the marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture(scope="module")
+def reach_env():
+    env = metaworld.env_dict.ALL_V3_ENVIRONMENTS[TASK]()
+    yield env
+    env.close()
+
+
+@pytest.fixture
+def poison(tmp_path) -> tuple[bytes, Path]:
+    """A live malicious pickle and the marker file it creates when unpickled."""
+    marker = tmp_path / "PWNED"
+    evil = pickle.dumps(_Payload(marker))
+    pickle.loads(evil).close()  # the payload really runs when unpickled...
+    assert marker.exists()
+    marker.unlink()  # ...so the marker staying absent below means nothing unpickled it
+    return evil, marker
+
+
+def _old_format_body(payload: dict, evil: bytes) -> bytes:
+    """A format-1 payload (what the cache used to hold): a pickle whose task data are pickles."""
+    old = dict(payload)
+    for split in ("train_tasks", "test_tasks"):
+        old[split] = [(t["env_name"], evil) for t in payload[split]]
+    return pickle.dumps(old)
+
+
+def _set_first(payload: dict, field: str, value) -> None:
+    payload["train_tasks"][0][field] = value
+
+
+#: Every place a pickle went in format 1, or could be smuggled into format 2, as
+#: (how to plant it, the reason the rejection must give).
+PLANTS = {
+    # the file's or the payload's bytes are a pickle
+    "whole_file": ("bad magic",),
+    "payload_bytes": ("unreadable payload",),
+    "format1_file": ("header format is 1",),
+    "format1_payload_under_format2_header": ("unreadable payload",),
+    # a pickle (as text) in a field of the JSON payload, where Task.data used to be, ...
+    "task_data_field": ("not a task record",),
+    "task_record": ("not a task record",),
+    "env_name": ("env_name",),
+    "env_cls": ("env_cls",),
+    "rand_vec": ("rand_vec",),
+    "rand_vec_item": ("rand_vec",),
+    "partially_observable": ("partially_observable",),
+    "test_task_record": ("not a task record",),
+    "train_classes": ("class names",),
+    "test_classes": ("class names",),
+    "kind": ("payload is for",),
+    "task": ("payload is for",),
+    "seed": ("payload is for",),
+    "extra_top_level_key": ("payload is not a mapping",),
+}
+
+
+def plant(path: Path, where: str, evil: bytes, text: str) -> None:
+    payload = stored_payload(path)
+    if where == "whole_file":
+        path.write_bytes(evil)
+        return
+    if where == "payload_bytes":
+        return forge(path, evil)
+    if where == "format1_file":
+        return forge(path, _old_format_body(payload, evil), format=1)
+    if where == "format1_payload_under_format2_header":
+        return forge(path, _old_format_body(payload, evil))
+    if where == "task_data_field":
+        payload["train_tasks"][0]["data"] = text
+    elif where == "task_record":
+        payload["train_tasks"][0] = text
+    elif where == "rand_vec_item":
+        payload["train_tasks"][0]["rand_vec"][0] = text
+    elif where in ("env_name", "env_cls", "rand_vec", "partially_observable"):
+        _set_first(payload, where, text)
+    elif where == "test_task_record":
+        payload["test_tasks"][-1] = text
+    elif where in ("train_classes", "test_classes"):
+        payload[where] = [text]
+    elif where in ("kind", "task", "seed"):
+        payload[where] = text
+    elif where == "extra_top_level_key":
+        payload["data"] = text
+    else:  # pragma: no cover
+        raise ValueError(where)
+    forge(path, json.dumps(payload).encode())
+
+
+@pytest.mark.parametrize("text_encoding", ["latin-1", "base64"])
+@pytest.mark.parametrize("where", sorted(PLANTS))
+def test_planted_pickle_never_runs_and_the_cache_is_rebuilt(
+    cache_root, fresh_ml1, reach_env, poison, where, text_encoding
+):
+    evil, marker = poison
+    text = evil.decode("latin-1") if text_encoding == "latin-1" else base64.b64encode(evil).decode()
+    build = CountingBuild(fresh_ml1)
+    cache.load_or_build("ML1", TASK, 7, build=build)
+    path = cache.cache_path("ML1", TASK, 7)
+    plant(path, where, evil, text)
+    bench = load_expecting_rejection(build, fresh_ml1, *PLANTS[where])
+    # set_task unpickles task.data: doing it for every loaded task runs nothing either
+    for t in bench.train_tasks + bench.test_tasks:
+        reach_env.set_task(t)
+    assert not marker.exists()
+    assert b"PWNED" not in path.read_bytes()
+
+
+def test_loading_the_cache_unpickles_nothing(cache_root, fresh_ml1, monkeypatch):
+    """A warm load never calls an unpickler: the task data are re-encoded, never decoded."""
+    cache.load_or_build("ML1", TASK, 7, build=CountingBuild(fresh_ml1))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the cache load unpickled something")
+
+    for name in ("loads", "load", "Unpickler", "_loads", "_load", "_Unpickler"):
+        if hasattr(pickle, name):
+            monkeypatch.setattr(pickle, name, refuse)
+    bench = cache.load_or_build("ML1", TASK, 7, build=refuse)
+    monkeypatch.undo()
+    assert_same_benchmark(bench, fresh_ml1)
+
+
+# -- other damage with a recomputed hash: structure, class names, types, values, shapes -------
+
+
+def _mutate(payload: dict, how: str) -> None:
+    """Damage the parsed payload in place (ML1 reach-v3: 6-float rand_vecs, 50 tasks a split)."""
+    first = payload["train_tasks"][0]
+    if how == "unknown_class_name":
+        first["env_cls"] = "os.system"
+    elif how == "builtin_class_name":
+        first["env_cls"] = "builtins.open"
+    elif how == "other_env_class":
+        first["env_cls"] = "metaworld.envs.sawyer_push_v3.SawyerPushEnvV3"
+    elif how == "unknown_env_name":
+        first["env_name"] = "evil-v3"
+    elif how == "other_env_name":
+        first["env_name"] = "push-v3"
+    elif how == "unknown_kind":
+        payload["kind"] = "MT50"
+    elif how == "seed_as_string":
+        payload["seed"] = "7"
+    elif how == "rand_vec_as_string":
+        first["rand_vec"] = "0.1,0.2,0.3,0.4,0.5,0.6"
+    elif how == "rand_vec_item_as_string":
+        first["rand_vec"][2] = "0.5"
+    elif how == "rand_vec_item_as_int":
+        first["rand_vec"][2] = 0
+    elif how == "rand_vec_item_as_bool":
+        first["rand_vec"][2] = True
+    elif how == "rand_vec_item_as_null":
+        first["rand_vec"][2] = None
+    elif how == "observable_as_int":
+        first["partially_observable"] = 1
+    elif how == "observable_as_string":
+        first["partially_observable"] = "true"
+    elif how == "observable_false":
+        first["partially_observable"] = False
+    elif how == "nan":
+        first["rand_vec"][0] = float("nan")
+    elif how == "infinity":
+        first["rand_vec"][0] = float("inf")
+    elif how == "minus_infinity":
+        first["rand_vec"][0] = float("-inf")
+    elif how == "rand_vec_too_long":
+        first["rand_vec"].append(0.5)
+    elif how == "rand_vec_empty":
+        first["rand_vec"] = []
+    elif how == "rand_vec_nested":
+        first["rand_vec"] = [first["rand_vec"]]
+    elif how == "rand_vec_length_differs_within_env":
+        first["rand_vec"] = first["rand_vec"][:3]  # 3 is a size Meta-World uses, not reach's
+    elif how == "task_missing":
+        payload["test_tasks"].pop()
+    elif how == "task_extra":
+        payload["test_tasks"].append(payload["test_tasks"][0])
+    elif how == "task_key_missing":
+        del first["partially_observable"]
+    elif how == "task_key_extra":
+        first["extra"] = 1
+    elif how == "top_level_key_missing":
+        del payload["train_classes"]
+    else:  # pragma: no cover
+        raise ValueError(how)
+
+
+DAMAGE = {
+    "unknown_class_name": "env_cls",
+    "builtin_class_name": "env_cls",
+    "other_env_class": "env_cls",
+    "unknown_env_name": "env_name",
+    "other_env_name": "env_name",
+    "unknown_kind": "payload is for",
+    "seed_as_string": "payload is for",
+    "rand_vec_as_string": "rand_vec",
+    "rand_vec_item_as_string": "rand_vec",
+    "rand_vec_item_as_int": "rand_vec",
+    "rand_vec_item_as_bool": "rand_vec",
+    "rand_vec_item_as_null": "rand_vec",
+    "observable_as_int": "partially_observable",
+    "observable_as_string": "partially_observable",
+    "observable_false": "partially_observable",
+    "nan": "NaN",
+    "infinity": "Infinity",
+    "minus_infinity": "-Infinity",
+    "rand_vec_too_long": "rand_vec",
+    "rand_vec_empty": "rand_vec",
+    "rand_vec_nested": "rand_vec",
+    "rand_vec_length_differs_within_env": "rand_vec has length 6; earlier reach-v3 tasks have 3",
+    "task_missing": "has 49 tasks",
+    "task_extra": "has 51 tasks",
+    "task_key_missing": "not a task record",
+    "task_key_extra": "not a task record",
+    "top_level_key_missing": "payload is not a mapping",
+}
+
+#: Damage that is not valid-JSON-of-the-wrong-shape: raw payload bytes (hash recomputed).
+RAW_DAMAGE = {
+    "overflowing_number": (lambda body: re.sub(rb'"rand_vec":\[[^,]+', b'"rand_vec":[1e999', body, count=1)),
+    "payload_is_a_list": (lambda body: b"[]"),
+    "duplicate_key": (lambda body: body.replace(b'{"kind":', b'{"kind":"ML10","kind":', 1)),
+    "deep_nesting": (lambda body: b"[" * 100_000 + b"]" * 100_000),
+    "not_utf8": (lambda body: body.replace(b'"reach-v3"', b'"reach-\xff3"', 1)),
+    "not_json": (lambda body: body[:-1]),
+}
+RAW_MATCH = {
+    "overflowing_number": "non-finite",
+    "payload_is_a_list": "payload is not a mapping",
+    "duplicate_key": "duplicate key",
+    "deep_nesting": "unreadable payload",
+    "not_utf8": "unreadable payload",
+    "not_json": "unreadable payload",
+}
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGE) + sorted(RAW_DAMAGE))
+def test_tampered_payload_with_recomputed_hash_is_refused_and_rebuilt(cache_root, fresh_ml1, how):
+    build = CountingBuild(fresh_ml1)
+    cache.load_or_build("ML1", TASK, 7, build=build)
+    path = cache.cache_path("ML1", TASK, 7)
+    if how in RAW_DAMAGE:
+        body = RAW_DAMAGE[how](split_file(path)[1])
+        match = RAW_MATCH[how]
+    else:
+        payload = stored_payload(path)
+        _mutate(payload, how)
+        body = json.dumps(payload).encode()
+        match = DAMAGE[how]
+    forge(path, body)
+    load_expecting_rejection(build, fresh_ml1, match)
+
+
+def test_cached_tasks_equal_fresh_build_field_by_field(cache_root, fresh_ml1):
+    """Beyond the bytes: every field Meta-World's set_task reads, with its type."""
+    cache.load_or_build("ML1", TASK, 7, build=CountingBuild(fresh_ml1))
+    bench = cache.load_or_build("ML1", TASK, 7, build=lambda: pytest.fail("not cached"))
+    fresh_tasks = fresh_ml1.train_tasks + fresh_ml1.test_tasks
+    for got, want in zip(bench.train_tasks + bench.test_tasks, fresh_tasks):
+        g, w = pickle.loads(got.data), pickle.loads(want.data)
+        assert list(g) == list(w) == ["rand_vec", "env_cls", "partially_observable"]
+        assert g["env_cls"] is w["env_cls"]
+        assert g["rand_vec"].dtype == w["rand_vec"].dtype and g["rand_vec"].shape == w["rand_vec"].shape
+        np.testing.assert_array_equal(g["rand_vec"], w["rand_vec"])
+        assert g["partially_observable"] is w["partially_observable"] is True
 
 def test_unwritable_cache_dir_falls_back_to_memory(tmp_path, monkeypatch, fresh_ml1):
     blocker = tmp_path / "a-file"
@@ -262,15 +566,23 @@ def test_file_for_another_benchmark_is_not_used(cache_root, fresh_ml1):
     assert_same_benchmark(bench, fresh_ml1)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", ["ML10", "ML25"])
+@pytest.mark.parametrize("kind", ["ML10", pytest.param("ML25", marks=pytest.mark.slow)])
 def test_cached_multi_task_benchmark_equals_fresh_build(tmp_path, monkeypatch, kind):
-    """About 2 x 20 s (ML10) / 2 x 35 s (ML25): a cold cache build, then Meta-World's own."""
+    """ML10 (one ~20 s Meta-World build; ML25, ~35 s, only with -m slow): the fresh build is
+    stored, then a warm load must equal it byte for byte, for every task of both splits."""
     monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path))
-    make_benchmark(kind.lower(), seed=3)
-
-    def must_not_build():
-        raise AssertionError("the cache file was not used")
-
-    cached = cache.load_or_build(kind, None, 3, build=must_not_build)
-    assert_same_benchmark(cached, getattr(metaworld, kind)(seed=3))
+    fresh = getattr(metaworld, kind)(seed=3)
+    build = CountingBuild(fresh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cold = cache.load_or_build(kind, None, 3, build=build)
+        warm = cache.load_or_build(kind, None, 3, build=build)
+    assert build.calls == 1
+    for bench in (cold, warm):
+        assert_same_benchmark(bench, fresh)
+    assert len(warm.train_tasks) == len(fresh.train_classes) * cache.N_GOALS
+    # test classes too are the benchmark's own, and the tasks set on them
+    for name, cls in warm.test_classes.items():
+        assert cls is fresh.test_classes[name]
+    sizes = {t.env_name: pickle.loads(t.data)["rand_vec"].shape for t in warm.train_tasks + warm.test_tasks}
+    assert set(sizes.values()) <= {(n,) for n in cache.RAND_VEC_SIZES}
