@@ -351,8 +351,8 @@ class TrialModel:
     def _attempt_boundary(self, vec, s, done, flag, env_end, resets_after, tasks_after, info):
         f: list[Finding] = []
         why = "the env ended it" if env_end else f"it reached max_episode_length={self.ctx.max_len}"
+        req = self._check("KMW-ATT-1" if env_end else "KMW-EPL-1")
         if not resets_after and flag != 1.0 and not done:
-            req = self._check("KMW-ATT-1" if env_end else "KMW-EPL-1")
             f.append(Finding(req, f"attempt {self.attempt} was not ended although {why}",
                              "a soft reset: env reset, flag 1.0", "the attempt went on"))
             return f

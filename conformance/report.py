@@ -70,6 +70,7 @@ class Aggregator:
                 "tests": [],
                 "failing_example": None,
                 "reason": "no test marked with this requirement was collected and run",
+                "schedule_classes": [],
             }
         outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
         winners = [(t, v) for t, v in got if v.outcome == outcome]
@@ -81,6 +82,7 @@ class Aggregator:
             "tests": tests,
             "failing_example": "\n\n".join(examples) if examples else None,
             "reason": "; ".join(reasons) if reasons else None,
+            "schedule_classes": list(dict.fromkeys(c for _, v in got for c in v.schedule_classes)),
         }
 
     def requirements(self) -> dict[str, dict[str, Any]]:

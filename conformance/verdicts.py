@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pytest
 
@@ -58,17 +59,20 @@ class Verdict:
     outcome: str
     reason: str | None = None
     failing_example: str | None = None
+    #: The schedule classes (``conformance.coverage``) in which the test checked the requirement.
+    schedule_classes: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str | None]:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, str | None]) -> Verdict:
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(
             req_id=str(data["req_id"]),
             outcome=str(data["outcome"]),
             reason=data.get("reason"),
             failing_example=data.get("failing_example"),
+            schedule_classes=tuple(data.get("schedule_classes") or ()),
         )
 
 
