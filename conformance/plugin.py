@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import warnings
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.config import BACKENDS, ENV_APIS, SuiteConfig
+from conformance.coverage import EXERCISED
 from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
 from conformance.loader import LoadError, load_candidate
 from conformance.report import (
@@ -489,7 +490,8 @@ def pytest_runtest_makereport(
         return report
     verdicts: list[Verdict] = []
     if report.when == "call":
-        verdicts = _call_verdicts(item, call, report, state, reqs)
+        verdicts = [replace(v, schedule_classes=tuple(EXERCISED.take(v.req_id)))
+                    for v in _call_verdicts(item, call, report, state, reqs)]
     elif hasattr(report, "wasxfail") and report.skipped:
         # An error in setup/teardown is not the failure the xfail file expects.
         del report.wasxfail
