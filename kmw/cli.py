@@ -262,7 +262,8 @@ def run_trials(
                     f"policy {policy.name!r} returned a complex action {np.asarray(raw).tolist()}, "
                     "expected real numbers"
                 )
-            actions[i] = check_policy_action(raw, space, policy.name)
+            with np.errstate(over="ignore", invalid="ignore"):  # 1e300 -> inf: refused in it
+                actions[i] = check_policy_action(raw, space, policy.name)
         obs, _, terminated, truncated, info = venv.step(actions)
         stats.steps += int(n - autoresetting.sum())
         take_task_info(info)

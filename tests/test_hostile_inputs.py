@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+# Imported here, not first inside a pytester in-process run: pytester restores sys.modules after
+# each run, so hypothesis (which the plugin imports with --kmw-impl) would be re-imported by every
+# case (about 2 s each) instead of once.
+import conformance.profiles  # noqa: F401
 from kmw._files import OutputPathError, check_writable, write_json, write_text_atomic
 
 pytest_plugins = "pytester"
@@ -123,3 +124,426 @@ def test_check_writable_read_only_directory(tmp_path: Path) -> None:
             check_writable(ro / "r.json")
     finally:
         ro.chmod(0o700)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input and the outcome it must produce.
+
+    ``where``: ``"plugin"`` (``args`` are pytest's arguments; exit ``code``, one ``ERROR:``
+    line containing ``message``), ``"cli"`` (``args`` after ``kmw run``; exit ``code`` and
+    ``message`` on stderr, no output file) or ``"wrapper"`` (``args[0]`` names a builder in
+    ``WRAPPER_CALLS``; it raises ``exc`` with ``message`` in its text). ``files`` are written
+    into the test's directory first (``bytes`` as is); ``root``: True = only as root, False =
+    only as another user.
+    """
+
+    id: str
+    where: str
+    args: tuple[str, ...]
+    message: str
+    code: int | None = None
+    exc: type[BaseException] | None = None
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    root: bool | None = None
+
+
+CANDS = """
+class Good:
+    def __init__(self, benchmark, split, k_episodes, max_episode_length=500):
+        pass
+
+def two_args(a, b):
+    pass
+
+NOT_CALLABLE = 3
+"""
+
+KEYS = """
+from conformance.keys import KMW_KEYS
+
+class Base:
+    name = "mine"; prefix = "P"; total_successes = None; success_rate = None
+    def success(self, i): return f"P s{i}"
+    def ret(self, i): return None
+    def is_logging_key(self, k): return k.startswith("P ")
+
+class TotalIsMethod(Base):
+    def total_successes(self): return "P total"
+
+class SuccessNotStr(Base):
+    def success(self, i): return i
+
+class Raising(Base):
+    @property
+    def prefix(self): raise RuntimeError("no prefix today")
+
+class NotBool(Base):
+    def is_logging_key(self, k): return 1
+
+class OwnKeyNotLogging(Base):
+    def is_logging_key(self, k): return False
+
+class SameKey(Base):
+    def success(self, i): return "P s"
+
+total_is_method = TotalIsMethod()
+success_not_str = SuccessNotStr()
+raising = Raising()
+not_bool = NotBool()
+own_key = OwnKeyNotLogging()
+same_key = SameKey()
+NOT_A_SCHEME = 3
+"""
+
+PLUGIN_FILES: dict[str, str | bytes] = {
+    "cands.py": CANDS,
+    "mykeys.py": KEYS,
+    "broken.py": "raise RuntimeError('boom at import time')\n",
+    "exits0.py": "import sys\nsys.exit(0)\n",
+    "exits3.py": "import sys\nsys.exit(3)\n",
+    "known.txt": "KMW-ATT-1  late\n",
+}
+
+IMPL = "--kmw-impl=cands.Good"
+USAGE = 4  # pytest.ExitCode.USAGE_ERROR
+
+
+def _plugin(id: str, args: tuple[str, ...], message: str, **kw) -> Case:
+    return Case(id, "plugin", args, message, code=USAGE, **kw)
+
+
+def _cli(id: str, args: tuple[str, ...], message: str, code: int = 2, **kw) -> Case:
+    return Case(id, "cli", args, message, code=code, **kw)
+
+
+def _wrapper(id: str, call: str, exc: type[BaseException], message: str) -> Case:
+    return Case(id, "wrapper", (call,), message, exc=exc)
+
+
+CASES = [
+    # -- the plugin: usage errors, exit 4, before anything runs
+    _plugin(
+        "impl-missing-module",
+        ("--kmw-impl=mypkg_missing_kmw.Wrapper",),
+        "could not import module 'mypkg_missing_kmw'",
+    ),
+    _plugin("impl-missing-attr", ("--kmw-impl=cands.Missing",), "module 'cands' has no attribute"),
+    _plugin("impl-not-callable", ("--kmw-impl=cands:NOT_CALLABLE",), "is not callable"),
+    _plugin(
+        "impl-wrong-constructor",
+        ("--kmw-impl=cands.two_args",),
+        "cannot be called as Candidate(benchmark, split, k_episodes, max_episode_length=500)",
+    ),
+    _plugin(
+        "impl-raises-at-import",
+        ("--kmw-impl=broken.X",),
+        "importing module 'broken' raised RuntimeError: boom at import time",
+    ),
+    _plugin(
+        "impl-sys-exit-0-at-import",
+        ("--kmw-impl=exits0.X",),
+        "importing module 'exits0' raised SystemExit: sys.exit(0) was called",
+    ),
+    _plugin(
+        "impl-sys-exit-3-at-import",
+        ("--kmw-impl=exits3.X",),
+        "importing module 'exits3' raised SystemExit: sys.exit(3) was called",
+    ),
+    _plugin("impl-not-dotted", ("--kmw-impl=Good",), "is not of the form pkg.mod.Attr"),
+    _plugin("keys-unknown", (IMPL, "--kmw-keys=nope"), "unknown key scheme 'nope'"),
+    _plugin("keys-missing-attr", (IMPL, "--kmw-keys=mykeys.NOPE"), "has no attribute 'NOPE'"),
+    _plugin("keys-not-a-scheme", (IMPL, "--kmw-keys=mykeys.NOT_A_SCHEME"), "which lacks name"),
+    _plugin(
+        "keys-total-is-method",
+        (IMPL, "--kmw-keys=mykeys.total_is_method"),
+        "total_successes must be a key (str) or None, e.g. a property, not a method",
+    ),
+    _plugin(
+        "keys-success-not-str",
+        (IMPL, "--kmw-keys=mykeys.success_not_str"),
+        "success(0) must return a str, got int",
+    ),
+    _plugin(
+        "keys-attribute-raises",
+        (IMPL, "--kmw-keys=mykeys.raising"),
+        "getting its attribute 'prefix' raised RuntimeError('no prefix today')",
+    ),
+    _plugin(
+        "keys-is-logging-key-not-bool",
+        (IMPL, "--kmw-keys=mykeys.not_bool"),
+        "is_logging_key(key) must return a bool, got int",
+    ),
+    _plugin(
+        "keys-own-key-not-logging",
+        (IMPL, "--kmw-keys=mykeys.own_key"),
+        "is_logging_key('P s0') is False for the scheme's own key",
+    ),
+    _plugin("keys-same-key", (IMPL, "--kmw-keys=mykeys.same_key"), "key 'P s' is used twice"),
+    _plugin("backend-unknown", (IMPL, "--kmw-backend=mujoco"), "invalid choice: 'mujoco'"),
+    _plugin("env-api-unknown", (IMPL, "--kmw-env-api=gym3"), "invalid choice: 'gym3'"),
+    _plugin(
+        "env-api-with-metaworld",
+        (IMPL, "--kmw-backend=metaworld", "--kmw-env-api=gym"),
+        "--kmw-env-api=gym has no effect with --kmw-backend=metaworld",
+    ),
+    _plugin("timeout-negative", (IMPL, "--kmw-timeout=-1"), "expected a number of seconds >= 0"),
+    _plugin(
+        "timeout-past-setitimer",
+        (IMPL, "--kmw-timeout=1e10"),
+        "expected 0 (no limit) or a number of seconds from 0.001 to 1e+06, got 10000000000.0",
+    ),
+    _plugin("timeout-nan", (IMPL, "--kmw-timeout=nan"), "from 0.001 to 1e+06, got nan"),
+    _plugin("timeout-inf", (IMPL, "--kmw-timeout=inf"), "from 0.001 to 1e+06, got inf"),
+    _plugin("timeout-tiny", (IMPL, "--kmw-timeout=1e-9"), "from 0.001 to 1e+06, got 1e-09"),
+    _plugin("timeout-not-a-number", (IMPL, "--kmw-timeout=soon"), "expected a number of seconds"),
+    _plugin("xfail-missing", (IMPL, "--kmw-xfail=missing.txt"), "cannot read --kmw-xfail file"),
+    _plugin("xfail-is-a-directory", (IMPL, "--kmw-xfail=."), "cannot read --kmw-xfail file"),
+    _plugin(
+        "xfail-not-utf8",
+        (IMPL, "--kmw-xfail=latin1.txt"),
+        "latin1.txt:2: the --kmw-xfail file is not UTF-8 text (byte 0xe9",
+        files={"latin1.txt": b"KMW-ATT-1  late\nKMW-ATT-2  d\xe9j\xe0 vu\n"},
+    ),
+    _plugin(
+        "xfail-unknown-id",
+        (IMPL, "--kmw-xfail=bad.txt"),
+        "bad.txt:1: unknown requirement ID 'KMW-BOGUS-9'",
+        files={"bad.txt": "KMW-BOGUS-9  what\n"},
+    ),
+    _plugin(
+        "xfail-repeated-id",
+        (IMPL, "--kmw-xfail=twice.txt"),
+        "twice.txt:2: KMW-ATT-1 is listed twice",
+        files={"twice.txt": "KMW-ATT-1\nKMW-ATT-1\n"},
+    ),
+    _plugin("report-is-a-directory", (IMPL, "--kmw-report=."), "is a directory"),
+    _plugin(
+        "report-under-a-file", (IMPL, "--kmw-report=known.txt/r.json"), "is not a directory"
+    ),
+    _plugin(
+        "report-is-the-xfail-file",
+        (IMPL, "--kmw-xfail=known.txt", "--kmw-report=known.txt"),
+        "are the same file: the report would overwrite the xfail file",
+    ),
+    _plugin(
+        "report-is-the-xfail-file-by-another-name",
+        (IMPL, "--kmw-xfail=known.txt", "--kmw-report=sub/../known.txt"),
+        "are the same file",
+        files={"sub/keep": ""},
+    ),
+    _plugin(
+        "report-read-only-directory",
+        (IMPL, "--kmw-report=ro/r.json"),
+        "is not writable",
+        files={"ro/": ""},
+        root=False,
+    ),
+    _plugin("report-without-impl", ("--kmw-report=r.json",), "--kmw-report needs --kmw-impl"),
+    _plugin("xfail-without-impl", ("--kmw-xfail=known.txt",), "--kmw-xfail needs --kmw-impl"),
+    # -- kmw run: exit 2 (bad input) before the run, or on the policy's first bad step
+    _cli("json-is-a-directory", ("--json", "."), "is a directory, expected a file path"),
+    _cli("json-missing-directory", ("--json", "nope/out.json"), "nope does not exist"),
+    _cli("json-under-a-file", ("--json", "afile/out.json"), "is not a directory", files={"afile": ""}),
+    _cli(
+        "json-read-only-directory",
+        ("--json", "ro/out.json"),
+        "is not writable",
+        files={"ro/": ""},
+        root=False,
+    ),
+    _cli("unknown-benchmark", ("no-such-benchmark",), "unknown benchmark 'no-such-benchmark'"),
+    _cli("unknown-policy", ("--policy", "nope"), "unknown policy 'nope'"),
+    _cli("policy-missing-module", ("--policy", "nomod_kmw.act"), "cannot import module 'nomod_kmw'"),
+    _cli(
+        "policy-sys-exit-at-import",
+        ("--policy", "hostile_policies_exit.act"),
+        "importing policy 'hostile_policies_exit.act' raised SystemExit: 0",
+        files={"hostile_policies_exit.py": "import sys\nsys.exit(0)\n"},
+    ),
+    _cli("policy-not-callable", ("--policy", "hostile_policies.NOT_CALLABLE"), "expected a callable"),
+    _cli(
+        "policy-wrong-shape",
+        ("--policy", "hostile_policies.wrong_shape"),
+        "returned an action of shape (3,), expected shape (4,)",
+    ),
+    _cli("policy-nan", ("--policy", "hostile_policies.nan"), "returned a non-finite action"),
+    _cli(
+        "policy-beyond-float32",
+        ("--policy", "hostile_policies.huge"),
+        "returned a non-finite action [inf, inf, inf, inf]",
+    ),
+    _cli("policy-complex", ("--policy", "hostile_policies.complex_"), "returned a complex action"),
+    _cli("policy-raises", ("--policy", "hostile_policies.raises"), "raised RuntimeError: boom"),
+    _cli(
+        "policy-raises-system-exit-0",
+        ("--policy", "hostile_policies.exits"),
+        "policy 'hostile_policies.exits' raised SystemExit: 0",
+    ),
+    _cli("policy-keyboard-interrupt", ("--policy", "hostile_policies.ctrl_c"), "interrupted", code=130),
+    _cli("k-zero", ("--k", "0"), "expected an integer >= 1"),
+    _cli("trials-not-int", ("--trials", "many"), "expected an integer >= 1, got 'many'"),
+    _cli("seed-negative", ("--seed", "-1"), "expected an integer in [0, 2**31 - 1)"),
+    _cli("split-unknown", ("--split", "validation"), "invalid choice"),
+    # -- the wrapper: ValueError naming what was expected
+    _wrapper("wrapper-split", "split", ValueError, "split must be 'train' or 'test'"),
+    _wrapper("wrapper-k-zero", "k_zero", ValueError, "k_episodes must be an integer >= 1"),
+    _wrapper("wrapper-k-bool", "k_bool", ValueError, "k_episodes must be an integer >= 1, got True"),
+    _wrapper(
+        "wrapper-length-zero", "length_zero", ValueError, "max_episode_length must be an integer >= 1"
+    ),
+    _wrapper(
+        "wrapper-action-shape", "action_shape", ValueError, "action must have shape (4,), got shape (3,)"
+    ),
+    _wrapper("wrapper-action-nan", "action_nan", ValueError, "action must be finite"),
+    _wrapper("wrapper-action-inf", "action_inf", ValueError, "action must be finite"),
+    _wrapper(
+        "wrapper-action-beyond-float32",
+        "action_huge",
+        ValueError,
+        "got [1e+300, -1e+300, 0.0, 0.0] -> [inf, -inf, 0.0, 0.0]",
+    ),
+    _wrapper("wrapper-action-complex", "action_complex", ValueError, "action must be real"),
+    _wrapper("wrapper-action-complex-object", "action_complex_object", ValueError, "action must be real"),
+    _wrapper("wrapper-action-text", "action_text", ValueError, "action must be a numeric array"),
+    _wrapper("wrapper-step-before-reset", "step_before_reset", RuntimeError, "call reset()"),
+]
+
+POLICIES = """
+import numpy as np
+
+NOT_CALLABLE = 42
+
+def wrong_shape(obs): return np.zeros(3)
+def nan(obs): return np.full(4, np.nan)
+def huge(obs): return np.full(4, 1e300)
+def complex_(obs): return np.array([0.1j, 0, 0, 0])
+def raises(obs): raise RuntimeError("boom")
+def exits(obs): raise SystemExit(0)
+def ctrl_c(obs): raise KeyboardInterrupt
+"""
+
+
+def _write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o500)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+def _skip_for_user(case: Case) -> None:
+    if case.root is True and not IS_ROOT:
+        pytest.skip("needs root")
+    if case.root is False and IS_ROOT:
+        pytest.skip("root may write into any directory")
+
+
+def _of(where: str) -> list:
+    return [pytest.param(c, id=c.id) for c in CASES if c.where == where]
+
+
+def test_the_table_is_big_and_ids_are_unique() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids)) and len(ids) >= 30
+
+
+# Usage errors stop pytest before collection: in-process is fast (pytester restores sys.path
+# and sys.modules), and the plugin is loaded from its entry point there too.
+@pytest.mark.parametrize("case", _of("plugin"))
+def test_plugin_usage_error(pytester: pytest.Pytester, case: Case) -> None:
+    _skip_for_user(case)
+    _write_files(pytester.path, {**PLUGIN_FILES, **case.files})
+    result = pytester.runpytest_inprocess(*case.args, "-p", "no:cacheprovider")
+    out, err = result.stdout.str(), result.stderr.str()
+    assert result.ret == case.code, out + err
+    assert "Traceback" not in out + err and "INTERNALERROR" not in out + err
+    assert err.count("ERROR:") == 1, err
+    assert case.message in err
+    assert not (pytester.path / "r.json").exists()
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp_path`` as the working directory and on ``sys.path`` with ``hostile_policies``."""
+    (tmp_path / "hostile_policies.py").write_text(POLICIES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in ("hostile_policies", "hostile_policies_exit"):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("case", _of("cli"))
+def test_kmw_run_bad_input(in_tmp: Path, capsys: pytest.CaptureFixture[str], case: Case) -> None:
+    from kmw.cli import main
+
+    _skip_for_user(case)
+    _write_files(in_tmp, case.files)
+    before = sorted(p.name for p in in_tmp.iterdir())
+    argv = ["run", "--no-progress", "--trials", "1", "--k", "1", "--max-episode-length", "5"]
+    if "--json" not in case.args:
+        argv += ["--json", "out.json"]
+    assert main([*argv, *case.args]) == case.code
+    captured = capsys.readouterr()
+    err_lines = [ln for ln in captured.err.splitlines() if "error:" in ln or "interrupted" in ln]
+    assert len(err_lines) == 1 and case.message in err_lines[0], captured.err
+    assert "Traceback" not in captured.err
+    assert "succ@1" not in captured.out  # no table: it stopped
+    after = sorted(p.name for p in in_tmp.iterdir() if p.name != "__pycache__")
+    assert after == before  # neither the output file nor a temp file
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    from kmw.benchmarks import make_benchmark
+
+    return make_benchmark("reach-v3")
+
+
+def _wrapper_call(name: str, benchmark) -> None:
+    from kmw import KEpisodeMetaworld
+
+    if name == "split":
+        KEpisodeMetaworld(benchmark, "validation", 2)
+    elif name == "k_zero":
+        KEpisodeMetaworld(benchmark, "test", 0)
+    elif name == "k_bool":
+        KEpisodeMetaworld(benchmark, "test", True)
+    elif name == "length_zero":
+        KEpisodeMetaworld(benchmark, "test", 2, max_episode_length=0)
+    elif name == "step_before_reset":
+        KEpisodeMetaworld(benchmark, "test", 2).step(np.zeros(4))
+    else:
+        actions = {
+            "action_shape": np.zeros(3),
+            "action_nan": np.array([np.nan, 0, 0, 0]),
+            "action_inf": np.array([0, np.inf, 0, 0]),
+            "action_huge": np.array([1e300, -1e300, 0, 0]),
+            "action_complex": np.array([0.5j, 0, 0, 0]),
+            "action_complex_object": np.array([1, 2j, 0, 0], dtype=object),
+            "action_text": "left",
+        }
+        env = KEpisodeMetaworld(benchmark, "test", 2, max_episode_length=5)
+        env.reset(seed=0)
+        env.step(actions[name])
+
+
+@pytest.mark.parametrize("case", _of("wrapper"))
+def test_wrapper_bad_input(benchmark, case: Case) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning / overflow warning on the way
+        with pytest.raises(case.exc) as info:
+            _wrapper_call(case.args[0], benchmark)
+    assert case.message in str(info.value)
