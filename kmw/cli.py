@@ -16,6 +16,7 @@ import math
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,9 @@ def close_vector_env(venv: gym.vector.VectorEnv, terminate: bool) -> None:
     processes = list(getattr(venv, "processes", []))
     try:
         if terminate:
-            venv.close(terminate=True)
+            with warnings.catch_warnings():  # "Calling `close` while waiting for ... `step`"
+                warnings.simplefilter("ignore")
+                venv.close(terminate=True)
         else:
             venv.close(timeout=CLOSE_TIMEOUT)
     except BaseException:
