@@ -547,3 +547,59 @@ def test_wrapper_bad_input(benchmark, case: Case) -> None:
         with pytest.raises(case.exc) as info:
             _wrapper_call(case.args[0], benchmark)
     assert case.message in str(info.value)
+
+
+# --------------------------------------------------------------------------- non-str info keys
+
+INT_KEY_CANDIDATE = """
+import kmw
+
+
+class IntKey(kmw.KEpisodeMetaworld):
+    '''The reference wrapper plus a non-str key (3) in every info: SPEC.md does not forbid it.'''
+
+    def reset(self, **kwargs):
+        obs, info = super().reset(**kwargs)
+        return obs, {**info, 3: 1.0}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, {**info, 3: 1.0}
+"""
+
+
+def test_key_schemes_match_any_key_totally() -> None:
+    from conformance.keys import AMAGO_KEYS, KMW_KEYS, resolve_key_scheme
+
+    for scheme in (KMW_KEYS, AMAGO_KEYS):
+        for key in (3, None, 2.5, ("a", 1), b"AMAGO_LOG_METRIC Total Successes"):
+            assert scheme.is_logging_key(key) is False
+    # A custom scheme whose own matching assumes a str is made total too.
+    mod = type(sys)("kmw_hostile_duck")
+    exec(KEYS, mod.__dict__)
+    mod.INSTANCE = mod.Base()  # its is_logging_key calls key.startswith: raises on an int
+    sys.modules[mod.__name__] = mod
+    try:
+        duck = resolve_key_scheme("kmw_hostile_duck.INSTANCE")
+        assert duck.is_logging_key(3) is False and duck.is_logging_key("P s0") is True
+        assert duck.success(2) == "P s2" and duck.name == "mine"
+    finally:
+        del sys.modules[mod.__name__]
+
+
+def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(intkey=INT_KEY_CANDIDATE)
+    result = pytester.runpytest_subprocess(
+        "--kmw-impl=intkey.IntKey",
+        "--kmw-report=r.json",
+        "--hypothesis-profile=kmw-dev",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "not spec_coverage",  # SPEC.md's own bookkeeping, not about the candidate
+    )
+    report = json.loads((pytester.path / "r.json").read_text())
+    failed = {r: e["reason"] for r, e in report["requirements"].items() if e["outcome"] == "fail"}
+    assert not failed, failed
+    assert report["summary"]["pass"] >= 20
+    assert result.ret == 0, result.stdout.str()[-3000:]
