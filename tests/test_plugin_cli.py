@@ -190,7 +190,7 @@ def test_profile(kmw_config):
             [],
             "kmw-dev",
             20,
-            ".hypothesis/kmw/cands.Good-",
+            "none",  # derandomized profiles: no example database (conformance/profiles.py)
             "backend=scripted env_api=gymnasium keys=kmw strict=0",
         ),
         (
@@ -203,7 +203,7 @@ def test_profile(kmw_config):
             ],
             "kmw-thorough",
             500,
-            ".hypothesis/kmw/cands.Good-",
+            "none",  # derandomized profiles: no example database (conformance/profiles.py)
             "backend=metaworld env_api=gymnasium keys=amago strict=1",
         ),
         (
@@ -211,7 +211,7 @@ def test_profile(kmw_config):
             ["--kmw-env-api=gym"],
             "kmw-dev",
             20,
-            ".hypothesis/kmw/cands.Good-",
+            "none",  # derandomized profiles: no example database (conformance/profiles.py)
             "backend=scripted env_api=gym keys=kmw strict=0",
         ),
     ],
