@@ -47,7 +47,8 @@ def test_spec_rows_match_the_file_independently_read() -> None:
     assert spec["KMW-ATT-4"].enforced_by == ("test_att_4_reset_mid_trial", "TrialMachine")
     assert spec["KMW-ATT-1"].text.startswith("An attempt ends on the step")
     assert load_spec() is spec  # cached
-    assert contract_version() == 1
+    stated = re.search(r"Contract version: \*\*(\d+)\*\*", SPEC_PATH.read_text()).group(1)
+    assert contract_version() == int(stated) >= 2
 
 
 def test_spec_escaped_pipe_and_backticks() -> None:
@@ -330,9 +331,11 @@ def test_xfail_listed_violation_is_expected_but_an_unlisted_one_fails() -> None:
 def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
     agg = Aggregator(SPEC)
     props = [
-        encode("t1", [Verdict("KMW-ATT-1", "pass"), Verdict("KMW-ATT-2", "not-checked", "why")]),
+        encode("t1", [Verdict("KMW-ATT-1", "pass", schedule_classes=("a", "b")),
+                      Verdict("KMW-ATT-2", "not-checked", "why")]),
         encode(
-            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example"), Verdict("KMW-ATT-2", "pass")]
+            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example", schedule_classes=("b", "c")),
+                   Verdict("KMW-ATT-2", "pass")]
         ),
         ("other", "ignored"),
     ]
@@ -346,6 +349,7 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         "tests": ["t1", "t2"],
         "failing_example": "t2:\nexample",
         "reason": "bad",
+        "schedule_classes": ["a", "b", "c"],  # every test's classes, in first-seen order
     }
     assert reqs["KMW-ATT-2"]["outcome"] == "pass"
     assert reqs["KMW-REW-1"]["outcome"] == "not-checked" and reqs["KMW-REW-1"]["reason"]
@@ -392,7 +396,8 @@ def test_profiles_registered_and_default_choice() -> None:
         assert HealthCheck.function_scoped_fixture in prof.suppress_health_check
     assert settings.get_profile("kmw-ci").derandomize and settings.get_profile("kmw-ci").print_blob
     assert default_profile({"CI": "true"}) == CI
-    assert not settings.get_profile("kmw-dev").derandomize
+    for name in ("kmw-dev", "kmw-ci", "kmw-thorough"):  # same verdict every run, no database
+        assert settings.get_profile(name).derandomize and settings.get_profile(name).database is None
     assert default_profile({}) == DEV
 
 
