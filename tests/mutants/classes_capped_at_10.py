@@ -1,0 +1,17 @@
+"""The class is drawn among the split's first 10 classes only (written for ML10): ML45's others never run."""
+
+from tests.mutants._base import HookedReference
+
+MAX_CLASSES = 10
+
+
+class Wrapper(HookedReference):
+    def _draw_task(self):
+        rng = self.np_random
+        names = self._class_names[:MAX_CLASSES]  # bug: classes past the tenth are never drawn
+        name = names[int(rng.integers(len(names)))]
+        tasks = self._tasks_by_class[name]
+        return name, tasks[int(rng.integers(len(tasks)))]
+
+
+BREAKS = frozenset({"KMW-TSK-2"})
