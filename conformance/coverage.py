@@ -106,9 +106,13 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
                   (AttemptScript(frozenset({2})), AttemptScript(), AttemptScript(frozenset({1}))),
                   k=12, max_len=2, trials=1),
     ScheduleClass("large-L", "L=260, above 255 and below the env limit 500 (narrow counters)",
-                  _NONE, k=1, max_len=260, trials=1, classes=1, tasks_per_class=1),
-    ScheduleClass("L-above-limit", "L=5 above the env's own limit of 3", _NONE,
-                  k=2, max_len=5, limit=3),
+                  _NONE, k=2, max_len=260, trials=1, classes=1, tasks_per_class=1),
+    ScheduleClass("large-L-one-attempt", "k=1, L=260: the one attempt must end, with the done "
+                  "flag, at step 260", _NONE, k=1, max_len=260, trials=1, classes=1,
+                  tasks_per_class=1),
+    ScheduleClass("L-above-limit", "L=5 above the env's own limit of 3, 10 trials (so envs "
+                  "built after the first are lifted too)", _NONE, k=1, max_len=5, limit=3,
+                  trials=10),
     ScheduleClass("L-above-500", "L=510 above Meta-World's limit of 500", _NONE,
                   k=1, max_len=510, trials=1, classes=1, tasks_per_class=1),
     ScheduleClass("many-classes-many-tasks", "3 classes of 3 tasks per split, 5 trials",
@@ -146,8 +150,8 @@ CLASSES_FOR: dict[str, list[str]] = {
     "KMW-LOG-5": ["L-only", "env-terminated-mid", "k-1-L-1", "several-trials"],
     # attempt ends: every way an attempt ends, at every position, and success never ending one
     "KMW-ATT-1": [*_ENDS, *_SUCCESS, "L-only", "large-L"],
-    "KMW-ATT-2": [*_ENDS, *_SHAPES],
-    "KMW-ATT-3": ["L-only", "k-1", "L-1", "large-k", "large-L", *_SUCCESS[:2]],
+    "KMW-ATT-2": [*_ENDS, *_SHAPES, "large-L-one-attempt"],
+    "KMW-ATT-3": ["L-only", "k-1", "L-1", "large-k", "large-L-one-attempt", *_SUCCESS[:2]],
     "KMW-SR-1": [*_ENDS, *_SHAPES],
     "KMW-SR-2": [*_ENDS, "L-only", "L-1", "large-k"],
     "KMW-SR-3": [*_ENDS, *_SHAPES],

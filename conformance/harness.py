@@ -344,6 +344,18 @@ def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: An
     return f"step {n} (model: attempt {attempt}, step {t}): [{env}] {out}"
 
 
+#: Requirements whose findings depend on what a candidate did before, not on the trial state:
+#: objects returned earlier changed (only the interrupted candidate has earlier objects).
+HISTORY_FINDINGS = frozenset({"KMW-OBS-4", "KMW-LOG-5"})
+
+
+def _history_dependent(req_id: str) -> bool:
+    """Findings :class:`MidTrialPair` does not compare: which task a reset draws (KMW-TSK-*:
+    the two candidates' draws may differ legitimately, e.g. when seeds are ignored) and
+    :data:`HISTORY_FINDINGS`. Each has its own property."""
+    return req_id.startswith("KMW-TSK-") or req_id in HISTORY_FINDINGS
+
+
 class MidTrialPair:
     """KMW-ATT-4 as a differential check: a candidate reset in the middle of a trial must then
     behave as a fresh candidate does.
@@ -380,10 +392,8 @@ class MidTrialPair:
             except Blocked as exc:
                 blocked.append(exc)
         fresh_ids = {f.req_id for f in self.fresh.last_findings}
-        # Which task a reset draws is the tasks' requirements' business (KMW-TSK-*): the two
-        # candidates' draws may differ legitimately (a candidate may ignore seeds).
         extra = [f for f in self.interrupted.last_findings
-                 if f.req_id not in fresh_ids and not f.req_id.startswith("KMW-TSK-")]
+                 if f.req_id not in fresh_ids and not _history_dependent(f.req_id)]
         if extra:
             f = extra[0]
             s = self.interrupted

@@ -378,7 +378,9 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        bench, names, dim = draw_benchmark(data, config, min_train_classes=2)
+        many = draw(data, st.sampled_from((False,) * 4 + (True,)), "many classes")
+        bench, names, dim = draw_benchmark(data, config, min_train_classes=2,
+                                           max_train_classes=13 if many else 3)
         plan = draw_plan(data, names, max_k=2, n_trials=(1, 1), scales=False,
                          max_len=st.integers(1, 3))
         seed = draw(data, st.integers(0, 2**16), "first reset seed")
@@ -407,6 +409,7 @@ def _tsk2_specs(api: str) -> dict[str, BenchmarkSpec]:
               for _ in range(n)), api)
     return {
         "classes-3x3-tasks": simple_spec(3, 3, tasks_per_class=3, api=api),
+        "classes-12-of-2-tasks": simple_spec(12, 1, tasks_per_class=2, api=api),
         "classes-of-1-2-5-tasks": uneven,
         "ml1-5-tasks": simple_spec(1, 1, tasks_per_class=5, api=api, ml1=True),
     }

@@ -49,6 +49,12 @@ OBS_DIM = 39
 OBS_BOUND = 1.0e4
 ACTION_DIM = 4
 API_CHOICES = ("gymnasium", "gym")
+#: Class names of scripted benchmarks (Meta-World's, in ML45's order of the first ones).
+CLASS_NAMES = tuple(f"{n}-v3" for n in (
+    "reach", "push", "pick-place", "door-open", "drawer-open", "button-press", "peg-insert-side",
+    "window-open", "sweep", "basketball", "bin-picking", "box-close", "hand-insert",
+    "door-lock", "faucet-open", "lever-pull", "plate-slide", "shelf-place", "soccer", "stick-push",
+    "coffee-push", "dial-turn", "hammer", "handle-press", "drawer-close", "window-close"))
 #: Entries of an observation that carry full-precision information (see the module docstring).
 INFO_ENTRIES = slice(8, OBS_DIM)
 _MASK64 = np.uint64(2**64 - 1)
@@ -390,7 +396,9 @@ def simple_spec(
     ml1: bool = False,
 ) -> BenchmarkSpec:
     """A small, regular benchmark spec (for docs, examples and quick checks)."""
-    names = ["reach", "push", "pick-place", "door-open", "drawer-open", "button-press"]
+    names = [n.removesuffix("-v3") for n in CLASS_NAMES]
+    if n_train_classes + n_test_classes > len(names):
+        raise ValueError(f"at most {len(names)} classes, got {n_train_classes + n_test_classes}")
     train = tuple(ClassSpec(f"{n}-v3", max_path_length) for n in names[:n_train_classes])
     test = train if ml1 else tuple(
         ClassSpec(f"{n}-v3", max_path_length)

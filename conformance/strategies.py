@@ -12,11 +12,13 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.plan import TrialPlan
+from conformance.scripted import CLASS_NAMES as SCRIPTED_CLASS_NAMES
 from conformance.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec
 
 __all__ = ["TrialPlan", "benchmark_specs", "trial_plans", "draw_plan", "draw", "actions"]
 
-CLASS_NAMES = ("reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-open-v3")
+#: Train class names; test classes (outside ML1-style specs) are named ``<name>-test-v3``.
+CLASS_NAMES = SCRIPTED_CLASS_NAMES[:13]
 
 
 def draw(data: st.DataObject, strategy: st.SearchStrategy, label: str):

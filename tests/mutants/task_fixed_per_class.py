@@ -20,4 +20,4 @@ class Wrapper(HookedReference):
         return self._reset_obs(obs), dict(info)
 
 
-BREAKS = frozenset({"KMW-TSK-2"})
+BREAKS = frozenset({"KMW-TSK-2", "KMW-TSK-3"})
