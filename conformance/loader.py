@@ -9,6 +9,7 @@ returns the attribute; ``load_candidate`` also checks that the object can be cal
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -66,6 +67,8 @@ def _getattrs(obj: Any, module: str, attrs: list[str]) -> Any:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
+            if inspect.ismodule(obj) and _is_submodule(f"{where}.{attr}"):
+                raise LoadError(_module_not_candidate(f"{where}.{attr}")) from None
             kind = "module" if inspect.ismodule(obj) else type(obj).__name__
             raise LoadError(f"{kind} {where!r} has no attribute {attr!r}") from None
         except KeyboardInterrupt:
@@ -74,6 +77,26 @@ def _getattrs(obj: Any, module: str, attrs: list[str]) -> Any:
             raise LoadError(f"getting {where}.{attr} raised {_describe(e)}") from None
         where = f"{where}.{attr}"
     return obj
+
+
+def _is_submodule(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _module_not_candidate(name: str) -> str:
+    """The message for a path that names a module where a class or factory is wanted."""
+    try:
+        mod = importlib.import_module(name)
+        classes = [n for n, v in vars(mod).items() if inspect.isclass(v) and not n.startswith("_")
+                   and getattr(v, "__module__", None) == name]
+    except BaseException:  # noqa: BLE001 - the hint is best effort
+        classes = []
+    hint = f"; it defines {', '.join(sorted(classes)[:5])}" if classes else ""
+    return (f"{name!r} is a module, not a class or factory: name the wrapper inside it, e.g. "
+            f"{name}.{(sorted(classes) or ['Wrapper'])[0]}{hint}")
 
 
 def _splits(path: str) -> list[tuple[str, list[str]]]:
@@ -138,6 +161,8 @@ def check_candidate_signature(obj: Any, name: str) -> None:
 
     Objects whose signature cannot be introspected (some builtins) are accepted.
     """
+    if inspect.ismodule(obj):
+        raise LoadError(_module_not_candidate(obj.__name__))
     if not callable(obj):
         raise LoadError(f"{name!r} is not callable (it is an object of type {type(obj).__name__})")
     try:

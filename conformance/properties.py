@@ -169,23 +169,33 @@ Case = Callable[[CheckTally], bool]
 """An explicit case: runs once, returns whether it checked the target."""
 
 
-def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
-         cases: list[tuple[str, Case]] = ()) -> None:
-    """Run the explicit ``cases`` (scripted backend), then ``example`` under hypothesis for
-    ``target``; skip if the target was never checked."""
+def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None] | None,
+         cases: list[tuple[str, Case]] = (), metaworld_cases: list[tuple[str, Case]] = ()
+         ) -> None:
+    """Run the explicit ``cases`` (``metaworld_cases`` on the metaworld backend), then
+    ``example`` under hypothesis (if given) for ``target``; skip if the target was never
+    checked."""
     tally = CheckTally(target)
-    if config.backend == "scripted":
-        for name, case in cases:
-            with seeded_globals():
-                try:
-                    checked = case(tally)
-                except ContractViolation as exc:
-                    exc.add_note(f"schedule class: {name} ({_class_doc(name)})")
-                    raise
-            tally.examples += 1
-            if checked:
-                coverage.EXERCISED.add(target, name)
+    for name, case in cases if config.backend == "scripted" else metaworld_cases:
+        with seeded_globals():
+            try:
+                checked = case(tally)
+            except ContractViolation as exc:
+                exc.add_note(f"schedule class: {name} ({_class_doc(name)})")
+                raise
+        tally.examples += 1
+        if checked:
+            coverage.EXERCISED.add(target, name)
+    if example is not None:
+        _explore(config, target, example, tally)
+    reason = tally.not_checked_reason()
+    if reason:
+        pytest.skip(reason)
 
+
+def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
+             tally: CheckTally) -> None:
+    """``example`` under hypothesis, derandomized per requirement."""
     def prop(data: st.DataObject) -> None:
         tally.examples += 1
         example(data, tally)
@@ -196,9 +206,6 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
     if config.backend == "metaworld":
         current = settings(current, max_examples=min(current.max_examples, METAWORLD_MAX_EXAMPLES))
     settings(current)(given(data=st.data())(prop))()
-    reason = tally.not_checked_reason()
-    if reason:
-        pytest.skip(reason)
 
 
 def _class_doc(name: str) -> str:
@@ -393,7 +400,17 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
     cases = []
     for name, spec in _tsk2_specs(config.env_api).items():
         cases += [(f"{name}-{split}", case(spec, split)) for split in ("train", "test")]
-    _run(config, target, example, cases)
+
+    def metaworld_case(name: str, split: str) -> Case:
+        plan = TrialPlan(split, 1, 1, [None], [np.zeros(4, dtype=np.float32)])
+        return lambda tally: run(metaworld_benchmark(name), plan, 5, METAWORLD_OBS_DIM, tally)
+
+    # Real Meta-World: ML1's 50 tasks of one class and ML10's test split (5 classes of 50), no
+    # random examples (ML10's train split needs 262 resets, minutes for a wrapper that builds
+    # an env per trial).
+    on_metaworld = [("reach-v3-train", metaworld_case("reach-v3", "train")),
+                    ("ml10-test", metaworld_case("ml10", "test"))]
+    _run(config, target, example if config.backend == "scripted" else None, cases, on_metaworld)
 
 
 def _tsk2_specs(api: str) -> dict[str, BenchmarkSpec]:

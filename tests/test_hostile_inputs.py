@@ -233,6 +233,8 @@ CASES = [
     ),
     _plugin("impl-missing-attr", ("--kmw-impl=cands.Missing",), "module 'cands' has no attribute"),
     _plugin("impl-not-callable", ("--kmw-impl=cands:NOT_CALLABLE",), "is not callable"),
+    _plugin("impl-names-a-module", ("--kmw-impl=os.path",),
+            "'posixpath' is a module, not a class or factory: name the wrapper inside it"),
     _plugin(
         "impl-wrong-constructor",
         ("--kmw-impl=cands.two_args",),
