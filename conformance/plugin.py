@@ -45,9 +45,9 @@ from conformance.timeouts import (
 from conformance.verdicts import (
     EXPECTED_FAILURE,
     NOT_CHECKED,
+    PASS,
     Verdict,
     decide_failure,
-    decide_pass,
     trim,
     uniform,
 )
@@ -238,7 +238,7 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
         timeout=float(config.getoption("kmw_timeout")),
         report_path=report_path,
         hypothesis_profile=None,
-        aggregator=Aggregator(spec),
+        aggregator=Aggregator(spec, {} if config.getoption("runxfail", False) else xfails),
     )
 
 
@@ -362,12 +362,9 @@ def pytest_collection_modifyitems(
             if _in_suite(item):
                 item.add_marker(skip)
         return
-    if state.xfails and not config.getoption("runxfail", False):
-        for item in items:
-            listed = [r for r in requirement_ids(item) if r in state.xfails]
-            if listed:
-                reason = "; ".join(f"kmw xfail {r}: {state.xfails[r]}" for r in listed)
-                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+    # The xfail file marks requirements, not tests: a listed requirement's failing cases show
+    # as xfailed (``_call_verdicts``), its passing cases pass, and the requirement is a stale
+    # entry only when none of its cases failed (``Aggregator``, at the end of the session).
 
 
 # --------------------------------------------------------------------------- running
@@ -440,17 +437,7 @@ def _call_verdicts(
     xfails = {} if item.config.getoption("runxfail", False) else state.xfails
     excinfo = call.excinfo
     if excinfo is None:
-        verdicts = decide_pass(reqs, xfails)
-        stale = [v for v in verdicts if v.outcome == "fail"]
-        if stale and report.failed:
-            report.longrepr = "[XPASS(strict)] stale xfail entry: " + "; ".join(
-                f"{v.req_id} passed but is listed in --kmw-xfail ({xfails[v.req_id]}); "
-                "remove the entry"
-                for v in stale
-            )
-        elif stale:  # --runxfail or the mark was removed: still a stale entry in the report
-            verdicts = [v if v.outcome != "fail" else Verdict(v.req_id, "pass") for v in verdicts]
-        return verdicts
+        return uniform(reqs, PASS, None)
     exc = excinfo.value
     if isinstance(exc, pytest.skip.Exception):
         return uniform(reqs, NOT_CHECKED, _skip_reason(report))
@@ -543,7 +530,11 @@ class KmwSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker or self.state.report_path is None:
+        if self.is_worker:
+            return
+        if self.state.aggregator.stale() and exitstatus == pytest.ExitCode.OK:
+            exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.state.report_path is None:
             return
         data = build_report(
             aggregator=self.state.aggregator,

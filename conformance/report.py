@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from conformance.spec import Requirement
-from conformance.verdicts import NOT_CHECKED, OUTCOMES, RANK, Verdict
+from conformance.verdicts import (
+    FAIL,
+    MAX_MERGED,
+    NOT_CHECKED,
+    OUTCOMES,
+    PASS,
+    RANK,
+    Verdict,
+    bounded,
+    trim,
+)
 
 #: ``user_properties`` name under which a test report carries its verdicts (a JSON string).
 PROPERTY = "kmw_verdicts"
@@ -29,7 +39,9 @@ VERSIONED = ("pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco"
 
 def encode(test: str, verdicts: Iterable[Verdict]) -> tuple[str, str]:
     """The ``user_properties`` entry carrying ``verdicts`` of the test named ``test``."""
-    return PROPERTY, json.dumps({"test": test, "verdicts": [v.to_json() for v in verdicts]})
+    return PROPERTY, json.dumps(
+        {"test": test, "verdicts": [bounded(v).to_json() for v in verdicts]}
+    )
 
 
 def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[Verdict]]]:
@@ -46,9 +58,22 @@ def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[V
 class Aggregator:
     """Collects verdicts of all tests and merges them per requirement."""
 
-    def __init__(self, spec: Mapping[str, Requirement]) -> None:
+    def __init__(self, spec: Mapping[str, Requirement], xfails: Mapping[str, str] | None = None
+                 ) -> None:
         self.spec = spec
+        self.xfails = dict(xfails or {})
         self._verdicts: dict[str, list[tuple[str, Verdict]]] = {rid: [] for rid in spec}
+
+    def stale(self) -> list[str]:
+        """The requirements listed in the xfail file that were checked and never failed."""
+        return [rid for rid in self.xfails if self._merged(rid)[0] == PASS]
+
+    def _merged(self, rid: str) -> tuple[str, list[tuple[str, Verdict]]]:
+        got = self._verdicts.get(rid, [])
+        if not got:
+            return NOT_CHECKED, []
+        outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
+        return outcome, [(t, v) for t, v in got if v.outcome == outcome]
 
     def add(self, test: str, verdicts: Iterable[Verdict]) -> None:
         for v in verdicts:
@@ -72,16 +97,19 @@ class Aggregator:
                 "reason": "no test marked with this requirement was collected and run",
                 "schedule_classes": [],
             }
-        outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
-        winners = [(t, v) for t, v in got if v.outcome == outcome]
+        outcome, winners = self._merged(rid)
         reasons = list(dict.fromkeys(f"{v.reason}" for _, v in winners if v.reason))
+        if outcome == PASS and rid in self.xfails:
+            outcome = FAIL
+            reasons = [f"stale xfail entry: listed in --kmw-xfail ({self.xfails[rid]}) but no "
+                       f"test of it failed; remove the entry"]
         examples = [f"{t}:\n{v.failing_example}" for t, v in winners if v.failing_example]
         return {
             "level": level,
             "outcome": outcome,
             "tests": tests,
-            "failing_example": "\n\n".join(examples) if examples else None,
-            "reason": "; ".join(reasons) if reasons else None,
+            "failing_example": trim("\n\n".join(examples), MAX_MERGED) if examples else None,
+            "reason": trim("; ".join(reasons), MAX_MERGED) if reasons else None,
             "schedule_classes": list(dict.fromkeys(c for _, v in got for c in v.schedule_classes)),
         }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -97,6 +97,78 @@ def trim(text: str, limit: int = MAX_TEXT) -> str:
     head = limit // 3
     tail = limit - head
     return f"{text[:head]}\n... [{len(text) - limit} characters trimmed] ...\n{text[-tail:]}"
+
+
+#: Longest reason kept in a verdict, and longest merged text of a requirement in the report.
+MAX_REASON = 2000
+MAX_MERGED = 4 * MAX_TEXT
+
+
+def bound_exception(exc: BaseException, limit: int = MAX_TEXT) -> None:
+    """Cut, in place, the messages and notes of ``exc`` and of every exception it groups,
+    was caused by or raised while handling, to about ``limit`` characters each (``trim``).
+
+    Called before pytest renders a failure: a candidate raising a 50 MB message would
+    otherwise be copied into pytest's failure text, the terminal and the report several
+    times. Exceptions whose text is not in ``args`` (a custom ``__str__``) are left alone.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, _Group):
+            stack.extend(e.exceptions)
+        stack.extend((e.__cause__, e.__context__))
+        try:
+            _bound_one(e, limit)
+        except Exception:  # noqa: BLE001 - a hostile exception: leave it as it is
+            pass
+
+
+def _bound_one(e: BaseException, limit: int) -> None:
+    if isinstance(e, ContractViolation):
+        changed = False
+        for attr in ("summary", "where", "trace"):
+            value = getattr(e, attr, None)
+            if isinstance(value, str) and len(value) > limit:
+                setattr(e, attr, trim(value, limit))
+                changed = True
+        for attr in ("expected", "got"):
+            value = getattr(e, attr, None)
+            if value is not None and not isinstance(value, (int, float)):
+                text = str(value)
+                if len(text) > limit:
+                    setattr(e, attr, trim(text, limit))
+                    changed = True
+        if changed:
+            e.args = (e._format(),)
+    elif any(isinstance(a, (str, bytes)) and len(a) > limit for a in e.args):
+        e.args = tuple(
+            (trim(a, limit) if isinstance(a, str) else a[:limit] + b"...")
+            if isinstance(a, (str, bytes)) and len(a) > limit
+            else a
+            for a in e.args
+        )
+    notes = getattr(e, "__notes__", None)
+    if isinstance(notes, list) and any(isinstance(n, str) and len(n) > limit for n in notes):
+        e.__notes__ = [trim(n, limit) if isinstance(n, str) else n for n in notes]
+
+
+def bounded(v: Verdict) -> Verdict:
+    """``v`` with its reason and failing example trimmed (``MAX_REASON``, ``MAX_TEXT``)."""
+    reason, example = v.reason, v.failing_example
+    if (reason is None or len(reason) <= MAX_REASON) and (
+        example is None or len(example) <= MAX_TEXT
+    ):
+        return v
+    return replace(
+        v,
+        reason=None if reason is None else trim(reason, MAX_REASON),
+        failing_example=None if example is None else trim(example),
+    )
 
 
 def leaves(exc: BaseException) -> list[BaseException]:
@@ -183,18 +255,6 @@ def decide_failure(
     if shown == "xfailed":
         xfail_reason = "; ".join(f"{v.req_id}: {v.reason}" for v in expected.values())
     return Decision(shown, verdicts, xfail_reason)
-
-
-def decide_pass(reqs: Sequence[str], xfails: Mapping[str, str]) -> list[Verdict]:
-    """Verdicts for a test marked ``reqs`` whose body passed: a listed requirement is a stale
-    xfail entry (a failure), every other one passes."""
-    out = []
-    for r in reqs:
-        if r in xfails:
-            out.append(Verdict(r, FAIL, f"stale xfail entry: the test passed ({xfails[r]})"))
-        else:
-            out.append(Verdict(r, PASS))
-    return out
 
 
 def uniform(

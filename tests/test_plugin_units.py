@@ -27,7 +27,7 @@ from conformance.spec import (
     parse_spec,
 )
 from conformance.timeouts import KmwTimeout, time_limit
-from conformance.verdicts import Verdict, decide_failure, decide_pass
+from conformance.verdicts import Verdict, decide_failure
 from conformance.violations import ContractViolation
 from conformance.xfail import XfailFileError, parse_xfail_text
 
@@ -319,10 +319,24 @@ def test_xfail_listed_violation_is_expected_but_an_unlisted_one_fails() -> None:
     assert d.shown == "xfailed" and "KMW-ATT-5: known" in d.xfail_reason
     d = decide_failure(["KMW-ATT-4", "KMW-ATT-5"], _cv("KMW-ATT-4"), SPEC, xf, False, "tb")
     assert d.shown == "failed"
-    assert decide_pass(["KMW-ATT-4", "KMW-ATT-5"], xf) == [
-        Verdict("KMW-ATT-4", "pass"),
-        Verdict("KMW-ATT-5", "fail", "stale xfail entry: the test passed (known)"),
-    ]
+
+
+
+def test_xfail_marks_requirements_not_cases() -> None:
+    """A listed requirement with one failing case and passing ones is an expected failure; one
+    whose every case passed is a stale entry (a failure); an unlisted one just passes."""
+    xf = {"KMW-IFC-3": "known", "KMW-ATT-5": "fixed since"}
+    agg = Aggregator(SPEC, xf)
+    agg.add("ifc3[a]", [Verdict("KMW-IFC-3", "pass")])
+    agg.add("ifc3[b]", [Verdict("KMW-IFC-3", "expected-failure", "known", "text")])
+    agg.add("att5", [Verdict("KMW-ATT-5", "pass")])
+    agg.add("att1", [Verdict("KMW-ATT-1", "pass")])
+    reqs = agg.requirements()
+    assert reqs["KMW-IFC-3"]["outcome"] == "expected-failure"
+    assert reqs["KMW-ATT-5"]["outcome"] == "fail"
+    assert reqs["KMW-ATT-5"]["reason"].startswith("stale xfail entry: listed in --kmw-xfail")
+    assert reqs["KMW-ATT-1"]["outcome"] == "pass"
+    assert agg.stale() == ["KMW-ATT-5"]
 
 
 # --------------------------------------------------------------------------- report

@@ -10,4 +10,4 @@ class Wrapper(HookedReference):
         return self._first_draw
 
 
-BREAKS = frozenset({"KMW-TSK-2"})
+BREAKS = frozenset({"KMW-TSK-2", "KMW-TSK-3"})
