@@ -5,6 +5,9 @@ attempts at one hidden task of a Meta-World benchmark split and logs the success
 each attempt; the contract it implements is ``conformance/SPEC.md``.
 ``Metaworld(benchmark_name, split, k_episodes, ...)`` builds the benchmark from its name
 (``"ml10"``, ``"ml25"``, ``"ml45"``, ``"reach-v3"``, ...).
+``evaluate(agent, "ml10", split="test", k_episodes=3, trials=50, num_envs=2)`` runs trials with
+a policy or a batched, stateful agent (``metaworld.evaluation.Agent``) and returns per-task,
+per-attempt statistics (``kmw.evaluation``; ``kmw run`` is its command line).
 
 Importing ``kmw`` registers the gymnasium ids ``kmw/ML{1,10,25,45}-{train,test}``
 (see ``kmw.registration``): ``gymnasium.make("kmw/ML10-test", k_episodes=3)``.
@@ -35,6 +38,7 @@ __all__ = [
     "TOTAL_SUCCESSES_KEY",
     "episode_return_key",
     "episode_success_key",
+    "evaluate",
     "register_envs",
     "__version__",
 ]
@@ -48,8 +52,12 @@ def __getattr__(name: str) -> Any:
         from kmw.named import Metaworld
 
         return Metaworld
+    if name == "evaluate":
+        from kmw.evaluation import evaluate
+
+        return evaluate
     raise AttributeError(f"module 'kmw' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"Metaworld"})
+    return sorted(set(globals()) | {"Metaworld", "evaluate"})

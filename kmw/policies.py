@@ -1,6 +1,7 @@
-"""Policies for ``kmw run``: ``random``, ``expert`` (Meta-World's scripted oracle) or a callable.
+"""Policies for ``kmw run``: ``random``, ``expert`` (Meta-World's scripted oracle), a callable,
+or a batched, stateful agent (``metaworld.evaluation.Agent``: see :mod:`kmw.evaluation`).
 
-Every policy acts on one observation of the k-episode wrapper at a time (shape ``(D + 1,)``:
+A per-observation policy acts on one observation of the k-episode wrapper at a time (shape ``(D + 1,)``:
 the Meta-World observation, then the soft-reset flag) and returns one action. ``act`` also
 receives the current task's class name and its true goal position, which only the expert uses.
 
@@ -115,15 +116,16 @@ class CallablePolicy:
         return self._fn(obs)
 
 
-def import_callable(path: str) -> Callable[..., Any]:
-    """The object at ``"package.module.attr"`` (or ``"package.module:attr"``); must be callable."""
+def import_object(path: str) -> Any:
+    """The object at ``"package.module.attr"`` (or ``"package.module:attr"``)."""
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise PolicyError(
             f"unknown policy {path!r}: expected {', '.join(map(repr, BUILTIN_POLICIES))} "
-            "or a DOTTED.PATH to a callable policy(obs) -> action (e.g. mypkg.policies.act)"
+            "or a DOTTED.PATH to a callable policy(obs) -> action or to a batched agent "
+            "(e.g. mypkg.policies.act)"
         )
     try:
         obj: Any = importlib.import_module(module_name)
@@ -136,13 +138,64 @@ def import_callable(path: str) -> Callable[..., Any]:
             obj = getattr(obj, part)
         except AttributeError:
             raise PolicyError(f"policy {path!r}: module {module_name!r} has no {attr!r}") from None
-    if not callable(obj):
-        raise PolicyError(f"policy {path!r} is a {type(obj).__name__}, expected a callable")
     return obj
 
 
+def import_callable(path: str) -> Callable[..., Any]:
+    """The object at ``path`` (see :func:`import_object`) if it is a usable policy: a callable
+    ``policy(obs) -> action``, or an agent (or agent class) with ``eval_action(observations)``
+    and ``reset(env_mask)``; else ``PolicyError`` naming what is missing."""
+    obj = import_object(path)
+    check_policy_object(obj, f"policy {path!r}")
+    return obj
+
+
+#: The methods of a batched agent (Meta-World's ``metaworld.evaluation.Agent``).
+AGENT_METHODS = ("eval_action", "reset")
+
+
+def is_agent(obj: Any) -> bool:
+    """True if ``obj`` (an instance or a class) is meant as a batched agent: it has an
+    ``eval_action`` or a ``reset`` attribute (a plain function has neither)."""
+    return any(hasattr(obj, m) for m in AGENT_METHODS)
+
+
+def check_policy_object(obj: Any, what: str) -> None:
+    """Raise ``PolicyError`` unless ``obj`` is a usable policy; ``what`` names it in the message.
+
+    A batched agent needs callable ``eval_action`` and ``reset`` (and ``observe``, if it has
+    one, must be callable); anything else must be a callable ``policy(obs) -> action``.
+    """
+    if is_agent(obj):
+        missing = [m for m in AGENT_METHODS if not callable(getattr(obj, m, None))]
+        if missing:
+            have = [m for m in AGENT_METHODS if m not in missing]
+            raise PolicyError(
+                f"{what} has {', '.join(f'{m}()' for m in have) or 'no usable methods'} but no "
+                f"callable {' or '.join(_SIGNATURES[m] for m in missing)}: a batched agent "
+                "(metaworld.evaluation.Agent) needs eval_action(observations) -> actions and "
+                "reset(env_mask)"
+            )
+        if hasattr(obj, "observe") and not callable(obj.observe):
+            raise PolicyError(
+                f"{what} has an observe attribute that is not callable: expected "
+                "observe(actions, rewards, dones)"
+            )
+        return
+    if not callable(obj):
+        raise PolicyError(
+            f"{what} is a {type(obj).__name__}, expected a callable policy(obs) -> action or "
+            "an agent with eval_action(observations) and reset(env_mask)"
+        )
+
+
+_SIGNATURES = {"eval_action": "eval_action(observations)", "reset": "reset(env_mask)"}
+
+
 def load_policy(spec: str, action_space: gym.spaces.Box, seed: int | None = None) -> Policy:
-    """The policy named ``spec``: ``"random"``, ``"expert"`` or a dotted path to a callable."""
+    """The per-observation policy named ``spec``: ``"random"``, ``"expert"`` or a dotted path
+    to a callable. (A dotted path may also name a batched agent: use
+    :func:`kmw.evaluation.resolve_agent`, which handles both.)"""
     if spec == "random":
         return RandomPolicy(action_space, seed)
     if spec == "expert":
