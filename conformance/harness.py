@@ -44,6 +44,18 @@ class Rejected(Exception):
     """The candidate rejected its constructor arguments (allowed for some of them)."""
 
 
+class CannotBuild(Exception):
+    """The candidate raised at construction with valid arguments: nothing can be checked on
+    it. Properties turn this into a failure of their (MUST) target or a not-checked (SHOULD)."""
+
+    def __init__(self, plan: TrialPlan, exc: BaseException) -> None:
+        self.call = (f"Candidate(benchmark, {plan.split!r}, {plan.k}, "
+                     f"max_episode_length={plan.max_len})")
+        self.error = f"{type(exc).__name__}: {exc}"
+        super().__init__(f"the candidate cannot be built on valid arguments: {self.call} "
+                         f"raised {self.error}")
+
+
 class CheckTally:
     """Counts, over a property's examples, how often its target requirement was checked."""
 
@@ -96,8 +108,7 @@ class Session:
         except Exception as exc:
             if min_limit is not None and plan.max_len > min_limit:
                 raise Rejected(str(exc)) from exc
-            self.fail(f"the candidate raised at construction with valid arguments: "
-                       f"{type(exc).__name__}: {exc}", exc=exc)
+            raise CannotBuild(plan, exc) from exc
         construction_events = self.log.take()
         if plan.reward_scales:
             self.candidate.reward_scales = dict(plan.reward_scales)

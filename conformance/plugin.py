@@ -15,6 +15,7 @@ requirement), ``report`` (merge and write the JSON report). This module wires th
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,12 @@ import pytest
 
 from conformance.config import BACKENDS, ENV_APIS, SuiteConfig
 from conformance.coverage import EXERCISED
+from conformance.faults import (
+    CrashTracker,
+    hard_stop,
+    item_property,
+    suite_requirements,
+)
 from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
 from conformance.loader import LoadError, load_candidate
 from conformance.report import (
@@ -36,9 +43,14 @@ from conformance.report import (
 )
 from conformance.spec import Requirement, SpecError, contract_version, load_spec
 from conformance.timeouts import (
+    WATCHDOG,
     KmwTimeout,
     available,
+    backstop,
+    backstop_seconds,
     check_seconds,
+    grace_seconds,
+    hung_message,
     time_limit,
     timeout_message,
 )
@@ -47,6 +59,7 @@ from conformance.verdicts import (
     NOT_CHECKED,
     PASS,
     Verdict,
+    bound_exception,
     decide_failure,
     trim,
     uniform,
@@ -59,6 +72,8 @@ SUITE_DIR = Path(__file__).resolve().parent / "suite"
 MARKER = "kmw_requirement"
 NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a candidate)"
 DEFAULT_TIMEOUT = 120.0
+#: Longest captured output (stdout, stderr, log) of a test kept for the terminal.
+MAX_SECTION = 20_000
 
 
 class ShouldFindingWarning(UserWarning):
@@ -383,7 +398,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
                 stacklevel=1,
             )
         return (yield)
-    with time_limit(state.timeout) as limit:
+    session = item.config.pluginmanager.get_plugin("kmw-session")
+    # Escalation for a test that does not stop at the exception (catches BaseException,
+    # ignores SIGALRM, blocks in C): the watchdog's hard stop after the grace period, and
+    # faulthandler's exit (no GIL needed) after another one.
+    WATCHDOG.arm(state.timeout + grace_seconds(state.timeout), lambda: session.hard_stop(item))
+    with backstop(session.backstop_after, session.backstop_fd), \
+            time_limit(state.timeout) as limit:
         try:
             result = yield
         except BaseException:
@@ -392,6 +413,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
             if limit["fired"]:
                 raise pytest.fail.Exception(timeout_message(state.timeout), pytrace=False) from None
             raise
+        finally:
+            WATCHDOG.disarm()
     if limit["fired"]:
         # The test swallowed the interruption (e.g. unittest's TestCase.run records it).
         pytest.fail(timeout_message(state.timeout), pytrace=False)
@@ -468,13 +491,20 @@ def _call_verdicts(
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    if call.excinfo is not None and _state(item.config) is not None:
+        # Before pytest renders it: a huge message would be copied many times over.
+        bound_exception(call.excinfo.value)
     report = yield
     state = _state(item.config)
     if state is None:
         return report
+    if any(len(content) > MAX_SECTION for _, content in report.sections):
+        report.sections = [(title, trim(content, MAX_SECTION)) for title, content in report.sections]
     reqs = requirement_ids(item)
     if not reqs:
         return report
+    if report.when == "setup":  # what the xdist controller needs if the worker crashes
+        report.user_properties.append(item_property(report_name(item), reqs))
     verdicts: list[Verdict] = []
     if report.when == "call":
         verdicts = [replace(v, schedule_classes=tuple(EXERCISED.take(v.req_id)))
@@ -508,12 +538,60 @@ class KmwSession:
     def __init__(self, config: pytest.Config, state: KmwState) -> None:
         self.config = config
         self.state = state
+        # The terminal's stderr (pytest_configure runs with output capture suspended), for the
+        # hard stop's stack dump.
+        self.stderr_fd = os.dup(2)
+        # faulthandler's one timer belongs to pytest's faulthandler_timeout when that is set.
+        self.backstop_fd: int | None = (
+            None if float(config.getini("faulthandler_timeout") or 0) > 0 else self.stderr_fd
+        )
+        self.backstop_after = backstop_seconds(state.timeout)
+        self.faults = CrashTracker(
+            lambda nodeid: suite_requirements(config.rootpath, nodeid, SUITE_DIR, MARKER),
+            None if self.backstop_fd is None or state.timeout <= 0 else self.backstop_after,
+            state.timeout,
+        )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        try:
+            os.close(self.stderr_fd)
+        except OSError:
+            pass
+
+    def hard_stop(self, item: pytest.Item) -> None:
+        """The watchdog's action for a test that did not stop at --kmw-timeout (ends the
+        process; see ``conformance.faults.hard_stop``)."""
+
+        def finish() -> None:
+            if self.is_worker:
+                return  # the controller reports the test (sent) and the worker's end
+            self.write_report(int(pytest.ExitCode.TESTS_FAILED))
+            tr = self.config.pluginmanager.get_plugin("terminalreporter")
+            if tr is not None:
+                tr.ensure_newline()
+                self.pytest_terminal_summary(tr)
+                tr.write_line("kmw: the run was hard-stopped: later tests did not run")
+
+        hard_stop(item, hung_message(self.state.timeout), self.stderr_fd, report_name(item),
+                  requirement_ids(item), finish)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        self.faults.node_down(node, error)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        self.faults.crashed(crashitem, report)
 
     @property
     def is_worker(self) -> bool:
         return hasattr(self.config, "workerinput")
 
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.faults.started(nodeid)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.faults.observe(report)
         self.state.aggregator.add_user_properties(report.user_properties)
 
     def options(self) -> dict[str, Any]:
@@ -534,6 +612,10 @@ class KmwSession:
             return
         if self.state.aggregator.stale() and exitstatus == pytest.ExitCode.OK:
             exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.write_report(int(exitstatus))
+
+    def write_report(self, exit_status: int) -> None:
+        """Write the JSON report (if ``--kmw-report``) from the verdicts received so far."""
         if self.state.report_path is None:
             return
         data = build_report(
@@ -542,7 +624,7 @@ class KmwSession:
             plugin_version=plugin_version(),
             candidate=self.state.suite_config.impl,
             options=self.options(),
-            exit_status=int(exitstatus),
+            exit_status=exit_status,
         )
         write_json_atomic(self.state.report_path, data)
 
@@ -550,11 +632,19 @@ class KmwSession:
         if self.is_worker or self.config.getoption("collectonly", False):
             return
         tr = terminalreporter
+        from conformance.properties import build_error  # not at import: plain pytest runs
+
+        unbuildable = build_error(self.state.suite_config)
+        if unbuildable:
+            tr.write_sep("=", "kmw: the candidate cannot be built", red=True)
+            tr.write_line(f"{unbuildable}: nothing could be checked on it (every requirement "
+                          "that needs a candidate fails or is not checked)", red=True)
         findings = self.state.aggregator.findings()
         if findings:
             tr.write_sep("=", "kmw SHOULD findings", yellow=True)
             for rid, test, v in findings:
-                tr.write_line(f"{rid} SHOULD not met: {v.reason} ({test})", yellow=True)
+                tr.write_line(f"{rid} SHOULD not met: {trim(v.reason or '', 500)} ({test})",
+                              yellow=True)
             tr.write_line("SHOULD findings are reported, not failed; --kmw-strict makes them fail.")
         reqs = self.state.aggregator.requirements()
         tr.write_sep("=", f"kmw conformance of {self.state.suite_config.impl}")

@@ -29,7 +29,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance import coverage
-from conformance.harness import Blocked, CheckTally, MidTrialPair, Rejected, Session
+from conformance.harness import (
+    Blocked,
+    CannotBuild,
+    CheckTally,
+    MidTrialPair,
+    Rejected,
+    Session,
+)
 from conformance.plan import TrialPlan
 from conformance.scripted import (
     OBS_DIM,
@@ -42,6 +49,7 @@ from conformance.scripted import (
     simple_spec,
     task_label,
 )
+from conformance.spec import load_spec
 from conformance.spy import SpyBenchmark
 from conformance.strategies import benchmark_specs, draw, draw_plan
 from conformance.violations import ContractViolation
@@ -175,6 +183,17 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
     """Run the explicit ``cases`` (``metaworld_cases`` on the metaworld backend), then
     ``example`` under hypothesis (if given) for ``target``; skip if the target was never
     checked."""
+    try:
+        _run_all(config, target, example, cases, metaworld_cases)
+    except CannotBuild as exc:
+        if load_spec()[target].is_should:
+            pytest.skip(f"not checked: {exc}")
+        raise ContractViolation(target, str(exc), expected="a candidate built on valid arguments",
+                                got=exc.error, where=exc.call) from exc
+
+
+def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None] | None,
+             cases: list[tuple[str, Case]], metaworld_cases: list[tuple[str, Case]]) -> None:
     tally = CheckTally(target)
     for name, case in cases if config.backend == "scripted" else metaworld_cases:
         with seeded_globals():
@@ -292,12 +311,33 @@ def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int],
         # an L no class's own step limit is below, so no candidate may reject it (KMW-EPL-2)
         length = min([5] + [c.max_path_length for c in classes.values()
                             if isinstance(getattr(c, "max_path_length", None), int)])
-        candidate = config.candidate(SpyBenchmark(bench), split, k, max_episode_length=length)
+        candidate = build(config, SpyBenchmark(bench), TrialPlan(split, k, length, [], []))
         env = next(iter(classes.values()))()
         tally.checked += 1
         check(candidate, env, dim)
 
     _run(config, target, example)
+
+
+def build(config: Any, bench: Any, plan: TrialPlan) -> Any:
+    """``config.candidate(bench, split, k, max_episode_length=L)``; :class:`CannotBuild` if it
+    raises (the arguments are valid)."""
+    try:
+        return config.candidate(bench, plan.split, plan.k, max_episode_length=plan.max_len)
+    except Exception as exc:
+        raise CannotBuild(plan, exc) from exc
+
+
+def build_error(config: Any) -> str | None:
+    """Why the candidate cannot be built on valid arguments (a small scripted benchmark, or ML1
+    on the metaworld backend), or ``None`` when it can."""
+    bench = (metaworld_benchmark("reach-v3") if config.backend == "metaworld"
+             else ScriptedBenchmark(simple_spec(api=config.env_api)))
+    try:
+        build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
+    except CannotBuild as exc:
+        return str(exc)
+    return None
 
 
 def resets_needed(tasks_per_class: list[int], bound: float = TSK2_FAILURE_BOUND) -> int:
@@ -565,6 +605,10 @@ def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argume
 
         bench = ScriptedBenchmark(simple_spec(api=config.env_api))
     args = {"split": "train", "k_episodes": 2, "max_episode_length": 5}
+    try:
+        build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
+    except CannotBuild as exc:
+        pytest.skip(f"not checked: valid arguments raise too ({exc})")
     args.update(kwargs)
     try:
         config.candidate(SpyBenchmark(bench), args["split"], args["k_episodes"],

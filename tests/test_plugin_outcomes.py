@@ -253,3 +253,37 @@ def test_xfail_entry_covers_a_requirement_failing_on_some_cases(
         assert entry["reason"].startswith("stale xfail entry")
     else:
         assert "XPASS" not in proc.stdout and "1 xfailed" in proc.stdout
+
+
+UNBUILDABLE = '''
+class Wrapper:
+    def __init__(self, benchmark, split, k_episodes, max_episode_length=500):
+        raise TypeError("needs a config file")
+'''
+
+
+def test_a_candidate_that_cannot_be_built_is_said_so_once_and_nothing_passes(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "unbuildable.py").write_text(UNBUILDABLE)
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--kmw-impl=unbuildable.Wrapper", "-p", "no:cacheprovider",
+         f"--kmw-report={report}", "-q", "-k", "ifc_1 or ifc_3 or ifc_4 or att_5 or tsk_3 or att_4"],
+        cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(tmp_path)), capture_output=True,
+        text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.count("kmw: the candidate cannot be built") == 1
+    assert "raised TypeError: needs a config file" in proc.stdout
+    reqs = json.loads(report.read_text())["requirements"]
+    text = json.dumps(reqs) + proc.stdout
+    assert "violation of None" not in text and "[None]" not in text  # every finding has an ID
+    for rid in ("KMW-IFC-1", "KMW-ATT-4"):  # MUST: failed, with the construction error
+        assert reqs[rid]["outcome"] == "fail", reqs[rid]
+        assert "cannot be built on valid arguments" in reqs[rid]["reason"]
+    for rid in ("KMW-IFC-3", "KMW-IFC-4", "KMW-ATT-5", "KMW-TSK-3"):  # nothing to judge
+        assert reqs[rid]["outcome"] == "not-checked", reqs[rid]
+        assert "cannot be built on valid arguments" in reqs[rid]["reason"]

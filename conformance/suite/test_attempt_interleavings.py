@@ -22,9 +22,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.harness import Blocked, CheckTally, MidTrialPair, Rejected, Session
+from conformance.harness import Blocked, CannotBuild, CheckTally, MidTrialPair, Rejected, Session
 from conformance.properties import draw_single_task_benchmarks
 from conformance.strategies import actions, draw_plan
+from conformance.violations import ContractViolation
 
 TARGET = "KMW-ATT-4"
 
@@ -104,11 +105,15 @@ def test_trial_machine(kmw_config):
     tally = CheckTally(TARGET)
     current = settings()
     scripted = kmw_config.backend == "scripted"
-    run_state_machine_as_test(
-        lambda: TrialMachine(kmw_config, tally),
-        settings=settings(current, max_examples=current.max_examples if scripted else 3,
-                          stateful_step_count=30 if scripted else 10),
-    )
+    try:
+        run_state_machine_as_test(
+            lambda: TrialMachine(kmw_config, tally),
+            settings=settings(current, max_examples=current.max_examples if scripted else 3,
+                              stateful_step_count=30 if scripted else 10),
+        )
+    except CannotBuild as exc:
+        raise ContractViolation(TARGET, str(exc), expected="a candidate built on valid arguments",
+                                got=exc.error, where=exc.call) from exc
     reason = tally.not_checked_reason()
     if reason:
         pytest.skip(reason)
