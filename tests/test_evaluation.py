@@ -1,0 +1,407 @@
+"""``kmw.evaluate`` and batched agents (kmw/evaluation.py): the calling sequence a recurrent
+agent sees, per-env trial starts, Meta-World's ``Agent`` protocol, the statistics, the plot."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import kmw
+from kmw import KEpisodeMetaworld, episode_return_key, episode_success_key
+from kmw.benchmarks import make_benchmark
+from kmw.cli import main
+from kmw.evaluation import (
+    BatchedDriver,
+    EnvFactory,
+    close_vector_env,
+    make_vector_env,
+    newcombe_paired_interval,
+    run_trials,
+    t_quantile_975,
+    wilson_interval,
+)
+from kmw.policies import PolicyError
+
+MOD = __name__
+L = 8  # steps per attempt: short, the runs are about the calling sequence, not about success
+
+
+# -- a recurrent agent ------------------------------------------------------------------------
+
+
+def schedule(attempt: int) -> np.ndarray:
+    """The memory agent's action in attempt ``attempt`` (0-based) of its trial."""
+    return np.array([0.5 * attempt, -0.3 * attempt, 0.0, 0.0])
+
+
+class MemoryAgent:
+    """Acts from memory: the attempt index it counts itself (flags seen since its last reset).
+
+    If kmw resets it anywhere but at a trial start, or misses one, its attempt index is wrong,
+    and so are its actions and the per-attempt returns. It also checks what it is shown:
+    the first observation after a reset is an attempt start (flag 1.0), flags come every
+    ``length`` steps, ``dones`` only after ``k * length`` steps of the trial; and it sums the
+    rewards ``observe`` hands it into per-attempt returns (``self.finished``).
+    """
+
+    def __init__(self, k: int, length: int, honour_reset: bool = True) -> None:
+        self.k, self.length, self.honour_reset = k, length, honour_reset
+        self.n = 0
+        self.resets: list[np.ndarray] = []
+        self.finished: list[list[float]] = []
+
+    def reset(self, env_mask: np.ndarray) -> None:
+        assert env_mask.dtype == np.bool_ and env_mask.any()
+        if self.n == 0:
+            self.n = len(env_mask)
+            self.step = np.zeros(self.n, dtype=int)
+            self.attempt = np.full(self.n, -1)
+            self.returns = [[0.0] * self.k for _ in range(self.n)]
+            self.fresh = np.ones(self.n, dtype=bool)
+        self.resets.append(env_mask.copy())
+        if self.honour_reset:
+            self.step[env_mask], self.attempt[env_mask] = 0, -1
+            self.fresh |= env_mask
+            for i in np.flatnonzero(env_mask):
+                self.returns[i] = [0.0] * self.k
+
+    def eval_action(self, observations: np.ndarray) -> np.ndarray:
+        assert observations.shape == (self.n, 40)
+        flags = observations[:, -1]
+        if self.honour_reset:
+            assert (flags[self.fresh] == 1.0).all(), "a trial must start with an attempt start"
+            assert ((flags == 1.0) == (self.step % self.length == 0)).all(), (flags, self.step)
+        self.fresh[:] = False
+        self.attempt += flags == 1.0
+        return np.stack([schedule(min(int(a), self.k - 1)) for a in self.attempt])
+
+    def observe(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray) -> None:
+        assert actions.shape == (self.n, 4) and rewards.shape == dones.shape == (self.n,)
+        for i in range(self.n):
+            self.returns[i][min(int(self.attempt[i]), self.k - 1)] += float(rewards[i])
+        self.step += 1
+        if self.honour_reset:
+            assert (dones == (self.step == self.k * self.length)).all(), (dones, self.step)
+        for i in np.flatnonzero(dones):
+            self.finished.append(list(self.returns[i]))
+
+
+def direct_trials(k: int, length: int, seed: int, trials: int, act=schedule):
+    """(task, successes, returns) of ``trials`` trials run on the wrapper itself with the
+    attempt schedule ``act``, reset with ``seed`` once and unseeded afterwards."""
+    env = KEpisodeMetaworld(make_benchmark("reach-v3"), "test", k, length)
+    out = []
+    for t in range(trials):
+        obs, _ = env.reset(seed=seed if t == 0 else None)
+        attempt, succ, ret, done = -1, {}, {}, False
+        while not done:
+            attempt += obs[-1] == 1.0
+            obs, _, term, trunc, info = env.step(act(attempt))
+            for j in range(k):
+                if episode_success_key(j) in info:
+                    succ[j], ret[j] = info[episode_success_key(j)], info[episode_return_key(j)]
+            done = term or trunc
+        out.append((env.task_name, [succ[j] for j in range(k)], [ret[j] for j in range(k)]))
+    env.close()
+    return out
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_recurrent_agent_gets_the_expected_per_attempt_figures(num_envs):
+    k, trials, seed = 3, 4, 5
+    agent = MemoryAgent(k, L)
+    res = kmw.evaluate(
+        agent, "reach-v3", k_episodes=k, trials=trials, num_envs=num_envs, seed=seed,
+        max_episode_length=L,
+    )  # fmt: skip
+    per_env = [direct_trials(k, L, seed + i, trials // num_envs) for i in range(num_envs)]
+    expected = [per_env[i][t] for t in range(trials // num_envs) for i in range(num_envs)]
+    got = [(t.task, t.successes, t.returns) for t in res.trials]
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    np.testing.assert_allclose([g[2] for g in got], [e[2] for e in expected], rtol=1e-9)
+    # the returns differ by attempt, so a wrong attempt index would show
+    assert len({round(r, 6) for r in expected[0][2]}) == k
+    # what observe() handed the agent adds up to the logged returns, trial by trial
+    np.testing.assert_allclose(agent.finished[:trials], [g[2] for g in got], rtol=1e-6)
+    pooled = res.pooled
+    np.testing.assert_allclose(pooled.mean_return, np.mean([e[2] for e in expected], axis=0))
+    assert res.to_dict()["agent_kind"] == "batched" and res.steps == trials * k * L
+    # one reset for all envs at the start, then one per vector step where trials ended
+    assert len(agent.resets) == trials // num_envs and agent.resets[0].all()
+
+
+def test_an_agent_that_forgets_the_trial_boundary_gets_other_figures():
+    """The check above has teeth: the same agent ignoring reset() counts attempts on from the
+    previous trial, acts as in a late attempt from the second trial's first step, and its
+    figures differ (its own boundary checks are off, or they would fail first)."""
+    k, trials = 2, 2
+    res = kmw.evaluate(
+        MemoryAgent(k, L, honour_reset=False), "reach-v3", k_episodes=k, trials=trials, seed=5,
+        max_episode_length=L,
+    )  # fmt: skip
+    expected = direct_trials(k, L, 5, trials)
+    assert res.trials[0].returns == pytest.approx(expected[0][2], rel=1e-9)
+    assert res.trials[1].returns != pytest.approx(expected[1][2], rel=1e-3)
+
+
+class RecordingAgent:
+    """Zero actions; records (steps taken so far, mask) for every reset call."""
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.resets: list[tuple[int, list[bool]]] = []
+        self.dones: list[tuple[int, list[bool]]] = []
+
+    def reset(self, env_mask):
+        self.resets.append((self.t, env_mask.tolist()))
+
+    def eval_action(self, observations):
+        return np.zeros((len(observations), 4)), {"aux": None}  # adapt_action's shape
+
+    def observe(self, actions, rewards, dones):
+        self.t += 1
+        if dones.any():
+            self.dones.append((self.t, dones.tolist()))
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
+    """Two envs out of phase (attempts of 5 and 7 steps, k = 2: trials of 10 and 14 steps):
+    env 0 starts trials at steps 0, 10, 20, env 1 at 0, 14, 28; the fifth trial ends at 30."""
+    bench = make_benchmark("reach-v3")
+    factories = [EnvFactory(bench, "test", 2, 5), EnvFactory(bench, "test", 2, 7)]
+    if processes:
+        venv = make_vector_env(factories)
+        assert isinstance(venv, gym.vector.AsyncVectorEnv)
+    else:
+        venv = gym.vector.SyncVectorEnv(factories, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    agent = RecordingAgent()
+    try:
+        trials, steps, _ = run_trials(
+            venv, BatchedDriver(agent, "rec", venv.single_action_space), trials=5, k=2, seed=3
+        )
+    finally:
+        close_vector_env(venv, terminate=False)
+    assert agent.resets == [
+        (0, [True, True]), (10, [True, False]), (14, [False, True]), (20, [True, False]),
+        (28, [False, True]),
+    ]  # fmt: skip
+    assert agent.dones == [(10, [True, False]), (14, [False, True]), (20, [True, False]),
+                           (28, [False, True]), (30, [True, False])]  # fmt: skip
+    assert steps == 2 * 30
+    def env_trials(length, seed, n):
+        env = KEpisodeMetaworld(bench, "test", 2, length)
+        out = []
+        for t in range(n):
+            env.reset(seed=seed if t == 0 else None)
+            done, info = False, {}
+            while not done:
+                _, _, term, trunc, info = env.step(np.zeros(4))
+                done = term or trunc
+            out.append((env.task_name, info[episode_return_key(1)]))
+        return out
+
+    e0, e1 = env_trials(5, 3, 3), env_trials(7, 4, 2)
+    expected = [e0[0], e1[0], e0[1], e1[1], e0[2]]  # the order the trials finish in
+    assert [(t.task, t.returns[1]) for t in trials] == [(n, pytest.approx(r)) for n, r in expected]
+
+
+# -- Meta-World's Agent protocol, unchanged ----------------------------------------------------
+
+
+from metaworld.evaluation import Agent as MetaworldAgent  # noqa: E402
+
+
+class MWZeroAgent(MetaworldAgent):
+    """An agent written against ``metaworld.evaluation.Agent``: nothing kmw-specific."""
+
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def eval_action(self, observations):
+        return np.zeros((observations.shape[0], 4), dtype=np.float64)
+
+    def reset(self, env_mask):
+        self.resets += int(np.sum(env_mask))
+
+
+MW_AGENT = MWZeroAgent()
+
+
+def zero_policy(obs):
+    return np.zeros(4)
+
+
+def test_a_metaworld_agent_runs_unchanged_under_evaluate_and_kmw_run(tmp_path, capsys):
+    common = dict(k_episodes=2, trials=2, max_episode_length=L, seed=1)
+    agent = MWZeroAgent()
+    res = kmw.evaluate(agent, "reach-v3", **common)
+    ref = kmw.evaluate(zero_policy, "reach-v3", **common)
+    assert [t.returns for t in res.trials] == [t.returns for t in ref.trials]
+    assert agent.resets == 2  # the start, then the second trial's start
+    assert res.settings["agent_kind"] == "batched" and ref.settings["agent_kind"] == "per-observation"
+    args = ["run", "reach-v3", "--k", "2", "--trials", "2", "--max-episode-length", str(L)]
+    args += ["--seed", "1", "--no-progress"]
+    for spec in (f"{MOD}.MW_AGENT", f"{MOD}:MWZeroAgent"):  # an instance, or a class
+        out = tmp_path / "r.json"
+        assert main([*args, "--policy", spec, "--json", str(out)]) == 0
+        report = json.loads(out.read_text())
+        assert report["agent_kind"] == "batched"
+        assert report["all"]["mean_return"] == pytest.approx(ref.pooled.mean_return, rel=1e-12)
+    assert "(batched agent)" in capsys.readouterr().out
+
+
+class NoReset:
+    def eval_action(self, observations):
+        return np.zeros((len(observations), 4))
+
+
+class NeedsArgs(MWZeroAgent):
+    def __init__(self, size):
+        super().__init__()
+
+
+class WrongShape(MWZeroAgent):
+    def eval_action(self, observations):
+        return np.zeros(4)
+
+
+class FailingReset(MWZeroAgent):
+    def reset(self, env_mask):
+        raise RuntimeError("no memory")
+
+
+@pytest.mark.parametrize(
+    ("agent", "message"),
+    [
+        (NoReset(), "has eval_action() but no callable reset(env_mask)"),
+        (NeedsArgs, "instantiating it with no arguments raised TypeError"),
+        (WrongShape(), "actions of shape (4,) from eval_action, expected shape (1, 4)"),
+        (FailingReset(), "raised RuntimeError in reset(): no memory"),
+        (42, "is a int, expected a callable policy(obs) -> action or an agent"),
+    ],
+)
+def test_a_wrong_agent_gets_one_clear_error(agent, message):
+    with pytest.raises(PolicyError) as err:
+        kmw.evaluate(agent, "reach-v3", k_episodes=1, trials=1, max_episode_length=3)
+    assert message in str(err.value)
+
+
+def test_kmw_run_names_what_a_wrong_agent_lacks(tmp_path, capsys):
+    argv = ["run", "--policy", f"{MOD}.NoReset", "--trials", "1", "--json", str(tmp_path / "o.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no callable reset(env_mask)" in err and "metaworld.evaluation.Agent" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+def _t_cdf(x: float, df: int) -> float:
+    """Student t's CDF at ``x`` > 0 by numerical integration of its density (numpy only)."""
+    grid = np.linspace(0.0, x, 400_001)
+    logc = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    pdf = np.exp(logc - (df + 1) / 2 * np.log1p(grid**2 / df))
+    return 0.5 + float(np.sum((pdf[1:] + pdf[:-1]) / 2 * np.diff(grid)))
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 9, 30, 31, 45, 120, 1000])
+def test_t_quantile_is_the_975_quantile(df):
+    assert _t_cdf(t_quantile_975(df), df) == pytest.approx(0.975, abs=2e-6)
+
+
+def test_wilson_interval_known_values():
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(6, 6) == pytest.approx((0.60967, 1.0), abs=1e-5)
+
+
+def test_newcombe_paired_interval_properties_and_coverage():
+    ones = np.ones(6)
+    d, lo, hi = newcombe_paired_interval(ones, ones)  # no change in 6 trials is no proof of none
+    assert d == 0 and lo == pytest.approx(-hi) and 0.3 < hi < 0.5
+    x = np.array([1, 1, 1, 0, 1, 0, 1, 1, 0, 1])
+    y = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0])
+    d, lo, hi = newcombe_paired_interval(x, y)
+    assert d == pytest.approx(0.4) and -1 <= lo < d < hi <= 1
+    d2, lo2, hi2 = newcombe_paired_interval(y, x)
+    assert (d2, lo2, hi2) == pytest.approx((-d, -hi, -lo))
+    # coverage of the true difference over simulated paired trials (nominal 95%)
+    rng = np.random.default_rng(0)
+    n, reps, covered = 25, 2000, 0
+    probs = np.array([0.3, 0.25, 0.05, 0.4])  # both, later only, earlier only, neither
+    true = probs[1] - probs[2]
+    for _ in range(reps):
+        cell = rng.choice(4, size=n, p=probs)
+        later, earlier = np.isin(cell, (0, 1)), np.isin(cell, (0, 2))
+        _, lo, hi = newcombe_paired_interval(later, earlier)
+        covered += lo <= true <= hi
+    assert 0.93 <= covered / reps <= 0.99
+
+
+def test_results_table_and_json_carry_intervals_and_trial_counts(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    argv = ["run", "--policy", "random", "--trials", "3", "--k", "2", "--max-episode-length", "5"]
+    assert main([*argv, "--no-progress", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "95% Wilson interval" in text and "gain@2-1" in text and "Newcombe" in text
+    assert "± " in text and "rest on its 'trials' trials" in text
+    report = json.loads(out.read_text())
+    row = report["all"]
+    assert row["trials"] == 3 and len(row["success_ci95"]) == 2 and len(row["return_se"]) == 2
+    gain = row["adaptation_gain"]
+    assert gain["trials"] == 3 and gain["success"]["method"].startswith("newcombe")
+    assert gain["return"]["df"] == 2 and len(gain["return"]["ci95"]) == 2
+    assert len(report["trial_results"]) == 3 and "statistics" in report
+
+
+# -- the plot ------------------------------------------------------------------------------------
+
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_plot_writes_a_valid_image(tmp_path, suffix):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"curve{suffix}"
+    argv = ["run", "--policy", "random", "--trials", "2", "--k", "3", "--max-episode-length", "4"]
+    assert main([*argv, "--no-progress", "--plot", str(path)]) == 0
+    data = path.read_bytes()
+    if suffix == ".svg":
+        import xml.etree.ElementTree as ET
+
+        assert ET.fromstring(data).tag == "{http://www.w3.org/2000/svg}svg"
+    else:
+        assert data.startswith(MAGIC[suffix])
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+
+
+def test_plot_without_matplotlib_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # "import matplotlib" now fails
+    assert main(["run", "--trials", "1", "--plot", str(tmp_path / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "kmw[plot]"' in err and err.count("error:") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_with_an_unknown_suffix_is_a_usage_error(tmp_path, capsys):
+    assert main(["run", "--trials", "1", "--plot", str(tmp_path / "c.jpg")]) == 2
+    assert "expected a file name ending in .png, .svg, .pdf" in capsys.readouterr().err
+
+
+# -- the ML1 seed trap ---------------------------------------------------------------------------
+
+
+def test_ml1_test_tasks_are_the_train_tasks_of_the_next_seed():
+    """Meta-World draws ML1's test tasks with seed + 1 (docs/cli.md, docs/wrapper.md)."""
+    s0, s1 = make_benchmark("reach-v3", seed=0), make_benchmark("reach-v3", seed=1)
+    assert [t.data for t in s1.train_tasks] == [t.data for t in s0.test_tasks]
+    assert [t.data for t in s0.train_tasks] != [t.data for t in s0.test_tasks]
