@@ -134,6 +134,7 @@ class Session:
 
     def fail(self, summary: str, *, expected: Any = None, got: Any = None,
               req: str | None = None, exc: BaseException | None = None) -> None:
+        __tracebackhide__ = True
         violation = ContractViolation(
             req or self.target, summary, expected=expected, got=got,
             where=self.where() if hasattr(self, "model") else "construction",
@@ -147,6 +148,7 @@ class Session:
         return "\n".join(str(line) for line in self.trace)
 
     def _handle(self, findings: list[Finding]) -> None:
+        __tracebackhide__ = True
         self.last_findings = findings
         if self.target is None:  # collect mode: the caller compares findings
             for f in findings:
@@ -161,6 +163,7 @@ class Session:
                 raise Blocked(f)
 
     def _env_error(self, events: list[Event], exc: BaseException) -> None:
+        __tracebackhide__ = True
         errors = [e for e in events if e.kind == "error"]
         if not errors and self.target is None:
             finding = Finding("candidate raised", f"{type(exc).__name__}: {exc}")
@@ -191,6 +194,7 @@ class Session:
 
     def reset(self, seed: int | None = None) -> Any:
         """``candidate.reset(seed=seed)``, checked."""
+        __tracebackhide__ = True
         self.last_findings = []
         try:
             result = self.candidate.reset(seed=seed)
@@ -208,6 +212,7 @@ class Session:
 
     def step(self, action: np.ndarray) -> Any:
         """``candidate.step(action)``, checked."""
+        __tracebackhide__ = True
         m = self.model
         attempt, t = m.attempt, m.t + 1
         self.last_findings = []
@@ -226,6 +231,7 @@ class Session:
 
     def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
         """Reset, then step until the trial is over by the model or the candidate; steps run."""
+        __tracebackhide__ = True
         self.reset(seed)
         limit = self.plan.k * self.plan.max_len + 1
         n = 0
@@ -387,6 +393,7 @@ class MidTrialPair:
 
     def interrupt(self, seed: int | None, steps: int, action: Callable[[int], np.ndarray]) -> None:
         """Start a trial on ``interrupted`` and step it ``steps`` times (never to its end)."""
+        __tracebackhide__ = True
         s = self.interrupted
         s.reset(seed)
         for i in range(steps):
@@ -396,6 +403,7 @@ class MidTrialPair:
             s.step(action(i))
 
     def _both(self, call: Callable[[Session], Any], what: str) -> None:
+        __tracebackhide__ = True
         blocked = []
         for session in (self.interrupted, self.fresh):
             try:
@@ -419,10 +427,12 @@ class MidTrialPair:
 
     def reset(self, seed: int | None) -> None:
         """``reset(seed)`` on both (for ``interrupted``, in the middle of its trial)."""
+        __tracebackhide__ = True
         self._both(lambda s: s.reset(seed), f"reset(seed={seed})")
 
     def step(self, action: np.ndarray) -> None:
         """``step(action)`` on both."""
+        __tracebackhide__ = True
         n = self.fresh.model.trial_steps + 1
         self._both(lambda s: s.step(action), f"step {n} of the new trial")
 

@@ -12,7 +12,8 @@ ID, drives the candidate through :class:`~conformance.harness.Session` and raise
 Global ``random`` and ``numpy.random`` are seeded before every case and example (hypothesis
 does so for its examples), and the first reset of every candidate is seeded, so a candidate's
 unseeded draws cannot change the verdict. When no case or example could check the target the
-runner skips with a "not checked" reason.
+runner skips with a "not checked" reason. The runners' frames set ``__tracebackhide__``, so a
+failure shows the violation, not the suite's machinery.
 """
 
 from __future__ import annotations
@@ -134,8 +135,10 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
     the first, a middle and the last attempt, exactly at an attempt boundary, one step before
     the end, and just after an env-ended attempt.
     """
+    __tracebackhide__ = True
     def run(make: Callable[[], Any], plan: TrialPlan, cut: int, dim: int, tally: CheckTally
             ) -> bool:
+        __tracebackhide__ = True
         try:
             pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim),
                                 Session(config.candidate, make(), plan, config.keys, None, dim))
@@ -154,6 +157,7 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         make, names, dim = draw_single_task_benchmarks(data, config)
         kw = {"max_k": 2, "max_len": st.integers(1, 4)} if config.backend == "metaworld" else {}
         plan = draw_plan(data, names, n_trials=(2, 2), **kw)
@@ -162,6 +166,7 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
         run(make, plan, cut, dim, tally)
 
     def case(scripts: tuple[AttemptScript, ...], cut: int) -> Case:
+        __tracebackhide__ = True
         spec = simple_spec(n_train_classes=1, n_test_classes=1, tasks_per_class=1,
                            scripts=scripts, api=config.env_api)
         plan = TrialPlan("train", 3, 3, [11, 12], list(coverage.ACTIONS))
@@ -183,6 +188,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
     """Run the explicit ``cases`` (``metaworld_cases`` on the metaworld backend), then
     ``example`` under hypothesis (if given) for ``target``; skip if the target was never
     checked."""
+    __tracebackhide__ = True
     try:
         _run_all(config, target, example, cases, metaworld_cases)
     except CannotBuild as exc:
@@ -194,6 +200,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
 
 def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None] | None,
              cases: list[tuple[str, Case]], metaworld_cases: list[tuple[str, Case]]) -> None:
+    __tracebackhide__ = True
     tally = CheckTally(target)
     for name, case in cases if config.backend == "scripted" else metaworld_cases:
         with seeded_globals():
@@ -215,7 +222,9 @@ def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
 def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
              tally: CheckTally) -> None:
     """``example`` under hypothesis, derandomized per requirement."""
+    __tracebackhide__ = True
     def prop(data: st.DataObject) -> None:
+        __tracebackhide__ = True
         tally.examples += 1
         example(data, tally)
 
@@ -235,6 +244,7 @@ def _class_doc(name: str) -> str:
 def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, obs_dim: int,
            after: Callable[[Session], None] | None = None) -> bool:
     """Run ``plan``'s trials on a candidate built on ``bench``; whether the target was checked."""
+    __tracebackhide__ = True
     try:
         session = Session(config.candidate, bench, plan, config.keys, target, obs_dim)
     except Rejected:
@@ -258,8 +268,8 @@ def _class_cases(config: Any, target: str,
                  after: Callable[[Session], None] | None = None) -> list[tuple[str, Case]]:
     """The schedule classes of ``target`` as explicit cases of :func:`_drive`."""
     def case(spec: BenchmarkSpec, plan: TrialPlan) -> Case:
-        return lambda tally: _drive(config, target, tally, ScriptedBenchmark(spec), plan,
-                                    OBS_DIM, after)
+        return functools.partial(_drive, config, target, bench=ScriptedBenchmark(spec), plan=plan,
+                                 obs_dim=OBS_DIM, after=after)
 
     return [(name, case(spec, plan)) for name, spec, plan in coverage.cases_for(target,
                                                                                  config.env_api)]
@@ -268,10 +278,12 @@ def _class_cases(config: Any, target: str,
 def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
                  plan_kwargs: dict | None = None) -> None:
     """The model-based property: run drawn trials and compare every call with the model."""
+    __tracebackhide__ = True
     spec_kwargs = spec_kwargs or {}
     plan_kwargs = plan_kwargs or {}
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         bench, names, dim = draw_benchmark(data, config, **spec_kwargs)
         kw = dict(plan_kwargs)
         if config.backend == "metaworld":
@@ -285,7 +297,9 @@ def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
 
 def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
     """KMW-EPL-2: max_episode_length above the env's own limit runs that long or is rejected."""
+    __tracebackhide__ = True
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         if config.backend == "metaworld":
             bench, names, dim = draw_benchmark(data, config, benchmarks=("reach-v3",))
             limit = min(c.max_path_length for c in bench.train_classes.values())
@@ -303,7 +317,9 @@ def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
 def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int], None]) -> None:
     """Build a candidate on a drawn benchmark and run ``check(candidate, env, D)`` on it, where
     ``env`` is an instance of one of the split's classes built for comparison."""
+    __tracebackhide__ = True
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         bench, names, dim = draw_benchmark(data, config)
         split = draw(data, st.sampled_from(["train", "test"]), "split")
         k = draw(data, st.integers(1, 3), "k_episodes")
@@ -386,7 +402,9 @@ def _task_key(task: Any) -> Any:
 def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
     """KMW-TSK-2: over many resets every class of the split runs, and every class with more
     than one task runs more than one of them (:func:`resets_needed` resets, the first seeded)."""
+    __tracebackhide__ = True
     def run(bench: Any, plan: TrialPlan, seed: int, dim: int, tally: CheckTally) -> bool:
+        __tracebackhide__ = True
         try:
             session = Session(config.candidate, bench, plan, config.keys, target, dim)
         except Rejected:
@@ -425,6 +443,7 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         many = draw(data, st.sampled_from((False,) * 4 + (True,)), "many classes")
         bench, names, dim = draw_benchmark(data, config, min_train_classes=2,
                                            max_train_classes=13 if many else 3)
@@ -434,6 +453,7 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
         run(bench, plan, seed, dim, tally)
 
     def case(spec: BenchmarkSpec, split: str) -> Case:
+        __tracebackhide__ = True
         plan = TrialPlan(split, 1, 1, [None], list(coverage.ACTIONS))
         return lambda tally: run(ScriptedBenchmark(spec), plan, 5, OBS_DIM, tally)
 
@@ -499,8 +519,10 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
     history, so both candidates' envs behave alike whatever the candidates did before. The
     history's trials are complete: a reset in the middle of a trial is KMW-ATT-4's business.
     """
+    __tracebackhide__ = True
     def run(make: Callable[[], Any], plan: TrialPlan, history: list[int | None], seed: int,
             dim: int, tally: CheckTally) -> bool:
+        __tracebackhide__ = True
         try:
             fresh = Session(config.candidate, make(), plan, config.keys, target, dim)
             used = Session(config.candidate, make(), plan, config.keys, target, dim)
@@ -525,6 +547,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         if config.backend == "metaworld":
             bench, names, dim = draw_benchmark(data, config)
             make: Callable[[], Any] = lambda: bench  # noqa: E731 - the classes are shared
@@ -541,6 +564,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
 
     def case(history: list[int | None], seed: int, k: int, length: int, ml1: bool = False
              ) -> Case:
+        __tracebackhide__ = True
         spec = simple_spec(2 if not ml1 else 1, 2, tasks_per_class=3 if not ml1 else 5,
                            api=config.env_api, ml1=ml1)
         plan = TrialPlan("train", k, length, history, list(coverage.ACTIONS))
@@ -558,6 +582,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
 
 
 def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
+    __tracebackhide__ = True
     ta, tb = _task_identity(a.model.task), _task_identity(b.model.task)
     if ta != tb:
         b.fail(f"same seed, different task at {when}: a fresh candidate and one that ran "
@@ -571,7 +596,9 @@ def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
 
 def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
     """KMW-ATT-5: step() after the trial's end raises, without stepping the underlying env."""
+    __tracebackhide__ = True
     def after(session: Session) -> None:
+        __tracebackhide__ = True
         if not session.model.trial_over:
             return
         session.model.checked.add(target)
@@ -588,6 +615,7 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
                       expected="an error telling the caller to reset()", got="a normal return")
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = True
         bench, names, dim = draw_benchmark(data, config)
         plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), n_trials=(1, 1))
         _drive(config, target, tally, bench, plan, dim, after=after)
@@ -598,6 +626,7 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
 def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argument: str,
                         want_value_error: bool) -> None:
     """KMW-IFC-3/4: bad constructor arguments raise (a ValueError naming the argument)."""
+    __tracebackhide__ = True
     if config.backend == "metaworld":
         bench = metaworld_benchmark("reach-v3")
     else:
