@@ -4,13 +4,23 @@
 ``KmwTimeout``, a ``BaseException`` (not an ``Exception``) so hypothesis treats it like an
 interrupt: it does not catch it, re-run or shrink the hanging example. Only the main thread of
 a Unix process can use it; ``available()`` says whether this one can.
+
+Not every hang stops at the exception: a candidate may catch ``BaseException`` in a retry loop,
+ignore or replace ``SIGALRM``, or block in C code. ``Watchdog`` is the escalation: a daemon
+thread (unaffected by the candidate's signal handling) that, ``grace_seconds(timeout)`` after
+the limit, runs a hard stop (the plugin dumps every thread's stack, records the test as hung,
+writes the report and ends the process with ``os._exit``). ``backstop`` arms
+``faulthandler.dump_traceback_later(exit=True)`` later still: a C thread that needs no GIL, for
+a hang that keeps the GIL (or a hard stop that itself blocks).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -77,3 +87,90 @@ def time_limit(seconds: float) -> Iterator[dict[str, bool]]:
         state["armed"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def grace_seconds(seconds: float) -> float:
+    """How long after ``--kmw-timeout`` a test that did not stop is hard-stopped."""
+    return max(5.0, 0.1 * seconds)
+
+
+def backstop_seconds(seconds: float) -> float:
+    """After how long faulthandler's backstop ends a test's process: two grace periods and
+    the hard stop's own time (``conformance.faults.RECORD_SECONDS``, 10 s) past the limit."""
+    return seconds + 2 * grace_seconds(seconds) + 10.0
+
+
+def hung_message(seconds: float) -> str:
+    """The failure text of a test hard-stopped by the watchdog."""
+    return (
+        f"hung: exceeded --kmw-timeout={seconds:g} s and did not stop when interrupted "
+        f"(hard stop {grace_seconds(seconds):g} s later; the candidate catches BaseException, "
+        "ignores SIGALRM or blocks in C code?)"
+    )
+
+
+class Watchdog:
+    """One daemon thread calling ``action()`` when an armed deadline passes.
+
+    ``arm(seconds, action)`` / ``disarm()`` cost a lock and a condition notify (no thread is
+    started per test); the thread is started on the first ``arm``. ``action`` runs in the
+    watchdog thread and is expected not to return (it ends the process).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._action: Callable[[], None] | None = None
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> None:
+        with self._cond:
+            self._deadline = time.monotonic() + seconds
+            self._action = action
+            self._generation += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="kmw-timeout-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = None
+            self._action = None
+            self._generation += 1
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._deadline is None:
+                    self._cond.wait()
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                action, self._deadline, self._action = self._action, None, None
+            if action is not None:
+                action()
+
+
+#: The process's watchdog (one per process: the main thread runs one test at a time).
+WATCHDOG = Watchdog()
+
+
+@contextmanager
+def backstop(seconds: float, fd: int | None) -> Iterator[None]:
+    """``faulthandler.dump_traceback_later(seconds, exit=True)`` to ``fd`` around the block:
+    if the process is still in it after ``seconds``, every thread's stack is written and the
+    process exits with status 1, GIL or not. ``fd=None``: no backstop."""
+    if fd is None or seconds <= 0:
+        yield
+        return
+    faulthandler.dump_traceback_later(seconds, exit=True, file=fd)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
