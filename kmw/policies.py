@@ -258,3 +258,54 @@ class TaskInfo(gym.Wrapper):
         info[TASK_KEY] = kmw_env.task_name
         info[GOAL_KEY] = np.array(kmw_env.env._get_pos_goal(), dtype=np.float64)
         return info
+
+
+class ReachSearchAgent:
+    """An example batched, recurrent agent for ML1 ``reach-v3`` (``metaworld.evaluation.Agent``).
+
+    Attempt 1 of a trial sweeps the hand through a 3 x 3 x 4 grid over reach's goal box and
+    remembers where the reward was highest; later attempts go straight there. Its memory is
+    per env and is wiped only by ``reset(env_mask)``, so its later attempts improve on the first
+    only if kmw marks the trial starts right. It only reads the hand position (the first 3
+    observation entries), the soft-reset flag and the rewards handed to ``observe``: it is not
+    an oracle. ``kmw run reach-v3 --policy kmw.policies:ReachSearchAgent`` (docs/cli.md).
+    """
+
+    GRID = np.array(
+        [(x, y, z) for x in (-0.1, 0.0, 0.1) for y in (0.8, 0.85, 0.9) for z in (0.05, 0.133, 0.217, 0.3)]
+    )
+    STEPS_PER_POINT = 6
+    GAIN = 10.0
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def reset(self, env_mask: np.ndarray) -> None:
+        if len(env_mask) != self.n:
+            self.n = len(env_mask)
+            self.best = np.zeros((self.n, 3))
+            self.best_reward = np.full(self.n, -np.inf)
+            self.attempt = np.zeros(self.n, dtype=int)
+            self.t = np.zeros(self.n, dtype=int)
+            self.reward = np.full(self.n, -np.inf)
+        self.best_reward[env_mask] = -np.inf
+        self.attempt[env_mask] = -1
+        self.reward[env_mask] = -np.inf
+
+    def eval_action(self, observations: np.ndarray) -> np.ndarray:
+        flags = observations[:, -1] == 1.0
+        hand = np.asarray(observations[:, :3], dtype=np.float64)
+        # the last reward was earned arriving here: remember the best place of attempt 1
+        better = (self.attempt == 0) & ~flags & (self.reward > self.best_reward)
+        self.best[better], self.best_reward[better] = hand[better], self.reward[better]
+        self.attempt += flags
+        self.t[flags] = 0
+        point = self.GRID[np.minimum(self.t // self.STEPS_PER_POINT, len(self.GRID) - 1)]
+        target = np.where((self.attempt == 0)[:, None], point, self.best)
+        self.t += 1
+        actions = np.zeros((len(observations), 4))
+        actions[:, :3] = np.clip((target - hand) * self.GAIN, -1.0, 1.0)
+        return actions
+
+    def observe(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray) -> None:
+        self.reward = np.asarray(rewards, dtype=np.float64)
