@@ -27,7 +27,18 @@ from kmw.wrapper import (
     episode_success_key,
 )
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("kmw")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree not installed
+        return "unknown"
+
+
+#: The installed distribution's version (one source: ``pyproject.toml``).
+__version__ = _version()
 
 __all__ = [
     "ENV_IDS",
