@@ -1,10 +1,13 @@
 """Logging-key schemes: which ``info`` keys a candidate logs per attempt and per trial.
 
 ``--kmw-keys=kmw`` (default) is SPEC.md's naming, ``--kmw-keys=amago`` is AMAGO's
-(``"AMAGO_LOG_METRIC Trial {i} Success"``, no per-attempt return, no totals), and
-``--kmw-keys=pkg.mod.NAME`` names a ``KeyScheme`` instance (or any object with the same
-attributes) for another naming. A requirement whose key the scheme lacks (``ret(i)`` or a total
-is ``None``) is reported *not checked*.
+(``"AMAGO_LOG_METRIC Trial {i} Success"`` and ``"AMAGO_LOG_METRIC Total Successes"``; no
+per-attempt return, no success rate), and ``--kmw-keys=pkg.mod.NAME`` names a ``KeyScheme``
+instance (or any object with the same attributes) for another naming. A requirement whose keys
+the scheme lacks (``ret(i)`` or a total is ``None``) is reported *not checked*, naming the
+missing key; one whose keys it has in part (KMW-LOG-3 with a total but no rate) is checked on
+the keys it has and then reported not checked for the rest
+(``conformance.model.unkeyed_reason``).
 """
 
 from __future__ import annotations
@@ -97,7 +100,13 @@ KMW_KEYS = KeyScheme(
     success_rate_template="{P} Success Rate",
 )
 
-AMAGO_KEYS = KeyScheme(name="amago", success_template="{P} Trial {i} Success")
+#: AMAGO's ``amago/envs/builtin/metaworld_ml.py`` (since October 2024): a success per attempt and
+#: the trial's count of successes; no per-attempt return and no success rate.
+AMAGO_KEYS = KeyScheme(
+    name="amago",
+    success_template="{P} Trial {i} Success",
+    total_successes_template="{P} Total Successes",
+)
 
 _REQUIRED = (
     "name",

@@ -57,6 +57,47 @@ def _short(obs: Any, n: int = 4) -> str:
     return f"[{head}, ... ({arr.size} values, {np.asarray(obs).dtype})]"
 
 
+#: The logging requirements whose keys a scheme may lack: per requirement, each key it checks,
+#: as (the scheme's attribute, the arguments to call it with or ``None`` for a property, the
+#: key's name in a not-checked reason).
+_OPTIONAL_KEYS: dict[str, tuple[tuple[str, tuple[int, ...] | None, str], ...]] = {
+    "KMW-LOG-2": (("ret", (0,), "per-attempt return"),),
+    "KMW-LOG-3": (("total_successes", None, "total-successes"),
+                  ("success_rate", None, "success-rate")),
+}
+
+
+def unkeyed_reason(keys: Any, req_id: str, not_checked: str | None) -> str | None:
+    """The not-checked reason of ``req_id`` under the key scheme ``keys``.
+
+    ``not_checked`` is the property's own reason (``None`` when the target was checked). A
+    requirement the scheme has every key of keeps it. One the scheme has no key of is not
+    checked *because of the scheme*, whatever the examples did: "not checked: the key scheme
+    'amago' has no per-attempt return key". One it has some keys of (KMW-LOG-3 with a total but
+    no rate) was checked on those keys (a wrong value there fails it), and is reported not
+    checked for the missing ones, naming them. The text depends only on the scheme and on
+    whether the target was checked, never on example counts, so it is the same on every run.
+    """
+    parts = _OPTIONAL_KEYS.get(req_id)
+    if not parts:
+        return not_checked
+    have, missing = [], []
+    for attr, args, name in parts:
+        value = getattr(keys, attr, None)
+        if args is not None and callable(value):
+            value = value(*args)
+        (have if value is not None else missing).append(name)
+    if not missing:
+        return not_checked
+    scheme = getattr(keys, "name", "?")
+    lacks = f"the key scheme {scheme!r} has no " + " and no ".join(f"{m} key" for m in missing)
+    if not have:
+        return f"not checked: {lacks}"
+    if not_checked is None:
+        return f"not checked: {lacks} (its {' and '.join(have)} key was checked)"
+    return f"{not_checked}; and {lacks}"
+
+
 @dataclass
 class ContractContext:
     """What the model knows about the candidate and the benchmark it was built on."""

@@ -214,7 +214,9 @@ def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
             coverage.EXERCISED.add(target, name)
     if example is not None:
         _explore(config, target, example, tally)
-    reason = tally.not_checked_reason()
+    from conformance.model import unkeyed_reason  # a key the scheme lacks is said as the cause
+
+    reason = unkeyed_reason(config.keys, target, tally.not_checked_reason())
     if reason:
         pytest.skip(reason)
 

@@ -218,3 +218,71 @@ def test_corpus_verdicts_are_the_same_twice(tmp_path) -> None:
     assert first == second
     bad = [v for v in (km.judge(r, LEVELS) for r in runs[0]) if not v.ok]
     assert not bad, "\n".join(f"{v.name}: {v.problems}" for v in bad)
+
+
+# -- AMAGO's wrapper: the docs' table, amago_style's declaration, the amago key scheme -------------
+
+AMAGO_DOC = km.ROOT / "docs" / "conformance.md"
+AMAGO_TABLE = ("<!-- amago-table:start -->", "<!-- amago-table:end -->")
+
+
+def _amago_table() -> dict[str, str]:
+    """``{requirement: outcome}`` from the AMAGO table of docs/conformance.md."""
+    text = AMAGO_DOC.read_text(encoding="utf-8")
+    start, end = (text.index(marker) for marker in AMAGO_TABLE)
+    rows: dict[str, str] = {}
+    for line in text[start:end].splitlines()[1:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("KMW-"):
+            continue
+        assert cells[0] not in rows, f"{cells[0]} has two rows in the AMAGO table"
+        assert cells[2], f"{cells[0]}: the AMAGO table gives no reason"
+        rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_docs_amago_table_matches_amago_style() -> None:
+    """The AMAGO table of docs/conformance.md (what the suite says on AMAGO's real wrapper) and
+    ``tests/mutants/amago_style.py`` (which the kill matrix holds to it) say the same."""
+    from tests.mutants import amago_style
+
+    table = _amago_table()
+    assert list(table) == list(LEVELS), "the AMAGO table must have one row per requirement"
+    allowed = {km.PASS, km.FAIL, km.SHOULD_FINDING, km.NOT_CHECKED}
+    assert set(table.values()) <= allowed, table
+    for rid, outcome in table.items():
+        if outcome == km.FAIL:
+            assert LEVELS[rid] == "MUST" and rid in amago_style.BREAKS, rid
+        elif outcome == km.SHOULD_FINDING:
+            assert LEVELS[rid] == "SHOULD" and rid in amago_style.BREAKS, rid
+        elif outcome == km.NOT_CHECKED:
+            assert rid in amago_style.NOT_CHECKED, rid
+    flagged = {rid for rid, o in table.items() if o in (km.FAIL, km.SHOULD_FINDING)}
+    assert flagged == set(amago_style.BREAKS)
+    assert {rid for rid, o in table.items() if o == km.NOT_CHECKED} == set(amago_style.NOT_CHECKED)
+    assert set(amago_style.OPTIONS) == {"--kmw-env-api=gym", "--kmw-keys=amago"}
+
+
+def test_amago_key_scheme_not_checked_reasons_name_their_cause() -> None:
+    """Under the amago scheme LOG-2 is not checked for want of a key, and LOG-3 after its total
+    was checked: the reasons name the missing key and hold no example counts."""
+    from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme
+    from conformance.model import unkeyed_reason
+
+    tally = "not checked: KMW-LOG-3 could not be checked in any of 7 example(s)"
+    assert AMAGO_KEYS.total_successes == "AMAGO_LOG_METRIC Total Successes"
+    assert AMAGO_KEYS.ret(0) is None and AMAGO_KEYS.success_rate is None
+    assert unkeyed_reason(AMAGO_KEYS, "KMW-LOG-2", tally) == (
+        "not checked: the key scheme 'amago' has no per-attempt return key")
+    assert unkeyed_reason(AMAGO_KEYS, "KMW-LOG-3", None) == (
+        "not checked: the key scheme 'amago' has no success-rate key "
+        "(its total-successes key was checked)")
+    assert unkeyed_reason(AMAGO_KEYS, "KMW-LOG-3", tally) == (
+        f"{tally}; and the key scheme 'amago' has no success-rate key")
+    assert unkeyed_reason(AMAGO_KEYS, "KMW-LOG-1", None) is None
+    assert unkeyed_reason(AMAGO_KEYS, "KMW-LOG-1", tally) == tally
+    for rid in ("KMW-LOG-2", "KMW-LOG-3"):
+        assert unkeyed_reason(KMW_KEYS, rid, None) is None
+    bare = KeyScheme(name="bare", success_template="{P} s{i}")
+    assert unkeyed_reason(bare, "KMW-LOG-3", tally) == (
+        "not checked: the key scheme 'bare' has no total-successes key and no success-rate key")

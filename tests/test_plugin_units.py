@@ -206,10 +206,12 @@ def test_kmw_keys_follow_spec_names() -> None:
     assert not KMW_KEYS.is_logging_key("success")
 
 
-def test_amago_keys_have_no_return_or_totals() -> None:
+def test_amago_keys_have_total_but_no_return_or_rate() -> None:
     assert AMAGO_KEYS.success(2) == "AMAGO_LOG_METRIC Trial 2 Success"
     assert AMAGO_KEYS.ret(2) is None
-    assert AMAGO_KEYS.total_successes is None and AMAGO_KEYS.success_rate is None
+    assert AMAGO_KEYS.total_successes == "AMAGO_LOG_METRIC Total Successes"
+    assert AMAGO_KEYS.success_rate is None
+    assert AMAGO_KEYS.is_logging_key("AMAGO_LOG_METRIC Total Successes")
     assert AMAGO_KEYS.is_logging_key("AMAGO_LOG_METRIC Trial 0 Success")
     assert not AMAGO_KEYS.is_logging_key("AMAGO_LOG_METRIC Episode 0 Success")
 

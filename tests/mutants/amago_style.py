@@ -1,89 +1,91 @@
-"""AMAGO-style (gym API, ``Trial {i} Success`` keys): draws tasks with ``random``, ignoring seeds.
+"""AMAGO-style: gym env API, ``Trial {i}`` keys, unchecked k and L, env limit kept, global ``random``.
 
-Modelled on the documented differences of AMAGO's published Meta-World wrapper and run with
-AMAGO's options (``OPTIONS``): under ``--kmw-keys=amago`` the only finding is the ignored seed
-(KMW-TSK-3, a SHOULD), and the requirements whose keys AMAGO lacks are reported not checked.
-Everything else (argument checks, stepping after the end) is done right so that nothing but the
-documented differences shows.
+Reproduces, hook by hook on the reference, what the conformance suite finds on AMAGO's current
+Meta-World wrapper (``amago/envs/builtin/metaworld_ml.py``, ``KEpisodeMetaworld``; checked at
+UT-Austin-RPL/amago 48eea05, whose ``KEpisodeMetaworld`` is unchanged since 2d85600) under
+AMAGO's options (``OPTIONS``). Written from the suite's findings, not from AMAGO's code:
+
+- the split is checked with a bare ``assert`` and ``k_episodes``/``max_episode_length`` not at
+  all (KMW-IFC-3 fails, KMW-IFC-4 is a SHOULD finding);
+- the env's own ``max_path_length`` is left as it is, so an L above it is cut by the env
+  (KMW-EPL-2 fails);
+- ``step()`` after the trial's end steps the env again and returns normally (KMW-ATT-5, SHOULD);
+- tasks are drawn with Python's global ``random``, ``reset(seed=...)`` ignored (KMW-TSK-3,
+  SHOULD);
+- it logs ``"{P} Trial {i} Success"`` per attempt and ``"{P} Total Successes"`` at the trial's
+  end, no per-attempt return and no ``Success Rate``: under ``--kmw-keys=amago`` KMW-LOG-2 and
+  KMW-LOG-3 come out not checked (LOG-3 after its total was checked);
+- it speaks the older gym API to the underlying env (``obs = env.reset()``, 4-tuple ``step``).
+
+``tests/test_mutants.py`` checks that this declaration and the AMAGO table of
+``docs/conformance.md`` agree.
 """
 
 from __future__ import annotations
 
-import numbers
 import random
-from typing import Any, ClassVar
+from typing import Any
 
-import gymnasium as gym
-import numpy as np
+from kmw.wrapper import TOTAL_SUCCESSES_KEY
+from tests.mutants._base import HookedReference
 
 P = "AMAGO_LOG_METRIC"
 
 
-class Wrapper(gym.Env):
-    reward_scales: ClassVar[dict[str, float]] = {}
+class _OldApiEnv:
+    """Gives a Meta-World 2 (gym API) env the gymnasium calls the reference makes; everything
+    else (``set_task``, spaces, ``max_path_length``) goes to the env itself."""
 
-    def __init__(self, benchmark: Any, split: str, k_episodes: int, max_episode_length: int = 500):
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        for name, value in (("k_episodes", k_episodes), ("max_episode_length", max_episode_length)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        self.k_episodes, self.max_episode_length = int(k_episodes), int(max_episode_length)
-        train = split == "train"
-        classes = benchmark.train_classes if train else benchmark.test_classes
-        tasks = benchmark.train_tasks if train else benchmark.test_tasks
-        self._envs: dict[str, tuple[Any, list[Any]]] = {}
-        for name, cls in classes.items():
-            env = cls()
-            if env.max_path_length < self.max_episode_length:
-                env.max_path_length = self.max_episode_length
-            self._envs[name] = (env, [t for t in tasks if t.env_name == name])
-        self._done = True
-        self.reset()
-        self._done = True
-        inner = self.env.observation_space
-        self.observation_space = gym.spaces.Box(
-            low=np.asarray(list(inner.low) + [0.0]), high=np.asarray(list(inner.high) + [1.0]),
-            dtype=np.float32,
-        )
-        self.action_space = self.env.action_space
+    def __init__(self, env: Any) -> None:
+        object.__setattr__(self, "_env", env)
 
-    def get_obs(self, og_obs: Any, soft_reset: bool) -> np.ndarray:
-        return np.concatenate((og_obs, [float(soft_reset)])).astype(np.float32)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
 
-    def reset(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
-        self.current_trial = 0
-        self.current_time = 0
-        self.trial_success = 0.0
-        self.task_name = random.choice(list(self._envs))
-        self.env, tasks = self._envs[self.task_name]
-        self.env.set_task(random.choice(tasks))
-        obs = self.env.reset()
-        self._done = False
-        return self.get_obs(obs, True), {}
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._env, name, value)
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self._done:
-            raise RuntimeError("step() after the trial ended: call reset()")
-        next_obs, reward, done, info = self.env.step(action)
-        reward = float(reward) * self.reward_scales.get(self.task_name, 1.0)
-        self.trial_success = max(float(info["success"]), self.trial_success)
-        self.current_time += 1
-        out_info: dict[str, Any] = {}
-        soft_reset = False
-        if self.current_time >= self.max_episode_length or done:
-            out_info[f"{P} Trial {self.current_trial} Success"] = self.trial_success
-            soft_reset = True
-            self.current_time = 0
-            self.trial_success = 0.0
-            next_obs = self.env.reset()
-            self.current_trial += 1
-        terminated = truncated = self.current_trial >= self.k_episodes
-        self._done = terminated
-        return self.get_obs(next_obs, soft_reset), reward, terminated, truncated, out_info
+    def reset(self, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
+        return self._env.reset(), {}  # the old API takes no seed
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, done, info = self._env.step(action)
+        cut = bool(done and info.get("TimeLimit.truncated", False))
+        return obs, reward, bool(done) and not cut, cut, info
 
 
-BREAKS = frozenset({"KMW-TSK-3"})
+class Wrapper(HookedReference):
+    def _check_args(self, split: Any, k: Any, length: Any) -> tuple[str, int, int]:
+        assert split in ("train", "test")  # bugs: no ValueError; k and L not checked at all
+        return split, k, length
+
+    def _env_for(self, name: str) -> Any:
+        env = self._envs.get(name)
+        if env is None:
+            env = self._envs[name] = _OldApiEnv(self.env_funcs[name]())
+        return env
+
+    def _lift_limit(self, env: Any) -> None:
+        pass  # bug: an L above the env's max_path_length is cut by the env
+
+    def _draw_task(self) -> tuple[str, Any]:
+        name = random.choice(self._class_names)  # bug: global random, the seed is ignored
+        return name, random.choice(self._tasks_by_class[name])
+
+    def _step_after_end(self, action: Any) -> Any:
+        if self.env is None:
+            return super()._step_after_end(action)
+        obs, reward, _, _, _ = self.env.step(action)  # bug: steps on, no error
+        return self.get_obs(obs, soft_reset=False), self._scale(reward), True, True, {}
+
+    def _log_attempt(self, info: dict[str, Any], i: int) -> None:
+        info[f"{P} Trial {i} Success"] = float(self._attempt_success)
+
+    def _log_trial(self, info: dict[str, Any]) -> None:
+        info[TOTAL_SUCCESSES_KEY] = float(self._successes)
+
+
+BREAKS = frozenset({"KMW-IFC-3", "KMW-IFC-4", "KMW-EPL-2", "KMW-ATT-5", "KMW-TSK-3"})
 OPTIONS = ("--kmw-env-api=gym", "--kmw-keys=amago")
-#: Requirements the amago key scheme has no key for: must be reported not checked.
+#: Requirements the amago key scheme has no (or not every) key for: must be reported not checked.
 NOT_CHECKED = frozenset({"KMW-LOG-2", "KMW-LOG-3"})
