@@ -56,6 +56,62 @@ class CannotBuild(Exception):
                          f"raised {self.error}")
 
 
+class Recording:
+    """The calls made on one example's sessions, in order, kept for a reproduction outside
+    pytest (:mod:`conformance.replay` formats it, only when a violation is raised).
+
+    ``ops`` holds ``(session index or None, op, argument)`` tuples, cheap to append: ``"+"`` a
+    session is built, ``"r"`` ``reset(seed)``, ``"s"`` ``step(action)`` (the action's dtype,
+    shape and bytes), ``"x"`` an unchecked step after the end, ``"p"``/``"R"``/``"S"`` a
+    :class:`MidTrialPair` and its calls, ``"="``, ``"e"``, ``"d"`` a property's own checks.
+    Sessions of one example that are compared (KMW-ATT-4, KMW-TSK-3) share one recording.
+    """
+
+    __slots__ = ("impl", "keys", "benchmark", "plan", "target", "ops", "n_sessions", "mute",
+                 "replaying")
+
+    def __init__(self, impl: str | None = None, keys: Any = None, *,
+                 replaying: bool = False) -> None:
+        self.impl, self.keys, self.replaying = impl, keys, replaying
+        self.benchmark: Any = None
+        self.plan: TrialPlan | None = None
+        self.target: str | None = None
+        self.ops: list[tuple[Any, str, Any]] = []
+        self.n_sessions = 0
+        self.mute = 0
+
+    def add(self, sid: int | None, op: str, arg: Any = None) -> None:
+        if not self.mute:
+            self.ops.append((sid, op, arg))
+
+    def new_session(self, factory: Any, benchmark: Any, plan: TrialPlan, target: str | None
+                    ) -> int:
+        if self.n_sessions == 0:
+            self.benchmark, self.plan, self.target = benchmark, plan, target
+            if self.impl is None:
+                self.impl = (f"{getattr(factory, '__module__', '?')}."
+                             f"{getattr(factory, '__qualname__', '?')}")
+        self.n_sessions += 1
+        self.add(self.n_sessions - 1, "+")
+        return self.n_sessions - 1
+
+    def reproduction(self, target: str | None) -> str:
+        """Python that makes these calls again and raises the same violation ("" if replaying)."""
+        if self.replaying:
+            return ""
+        try:
+            from conformance.replay import snippet
+
+            return snippet(self, target)
+        except Exception as exc:  # noqa: BLE001 - never hide the violation itself
+            return f"# no reproduction: {type(exc).__name__}: {exc}"
+
+
+def _action_record(action: Any) -> Any:
+    arr = np.asarray(action)
+    return (arr.dtype.str, arr.shape, arr.tobytes())
+
+
 class CheckTally:
     """Counts, over a property's examples, how often its target requirement was checked."""
 
@@ -90,7 +146,13 @@ class Session:
         keys: Any,
         target: str | None,
         obs_dim: int,
+        *,
+        impl: str | None = None,
+        recording: Recording | None = None,
     ) -> None:
+        self.recording = recording if recording is not None else Recording(
+            impl, getattr(keys, "name", None))
+        self.sid = self.recording.new_session(candidate_factory, benchmark, plan, target)
         self.spy = SpyBenchmark(benchmark)
         self.log = self.spy.log
         self.plan = plan
@@ -138,7 +200,7 @@ class Session:
         violation = ContractViolation(
             req or self.target, summary, expected=expected, got=got,
             where=self.where() if hasattr(self, "model") else "construction",
-            trace=self.trace_text())
+            trace=self.trace_text(), reproduction=self.recording.reproduction(req or self.target))
         if exc is not None:
             raise violation from exc
         raise violation
@@ -194,6 +256,7 @@ class Session:
 
     def reset(self, seed: int | None = None) -> Any:
         """``candidate.reset(seed=seed)``, checked."""
+        self.recording.add(self.sid, "r", seed)
         __tracebackhide__ = True
         self.last_findings = []
         try:
@@ -212,6 +275,7 @@ class Session:
 
     def step(self, action: np.ndarray) -> Any:
         """``candidate.step(action)``, checked."""
+        self.recording.add(self.sid, "s", _action_record(action))
         __tracebackhide__ = True
         m = self.model
         attempt, t = m.attempt, m.t + 1
@@ -228,6 +292,16 @@ class Session:
         self.trace.append(StepLine(self.steps_in_trial, attempt, t, events, _frozen(result)))
         self._handle(findings)
         return result
+
+    def step_unchecked(self, action: np.ndarray) -> None:
+        """``candidate.step(action)`` after the trial's end, its error (if any) and env calls
+        ignored (KMW-ATT-5 has its own property)."""
+        self.recording.add(self.sid, "x", _action_record(action))
+        try:
+            self.candidate.step(action)
+        except Exception:  # noqa: BLE001 - allowed here
+            pass
+        self.log.take()
 
     def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
         """Reset, then step until the trial is over by the model or the candidate; steps run."""
@@ -390,6 +464,8 @@ class MidTrialPair:
     def __init__(self, fresh: Session, interrupted: Session) -> None:
         self.fresh = fresh
         self.interrupted = interrupted
+        self.recording = interrupted.recording
+        self.recording.add(None, "p", (fresh.sid, interrupted.sid))
 
     def interrupt(self, seed: int | None, steps: int, action: Callable[[int], np.ndarray]) -> None:
         """Start a trial on ``interrupted`` and step it ``steps`` times (never to its end)."""
@@ -405,11 +481,15 @@ class MidTrialPair:
     def _both(self, call: Callable[[Session], Any], what: str) -> None:
         __tracebackhide__ = True
         blocked = []
-        for session in (self.interrupted, self.fresh):
-            try:
-                call(session)
-            except Blocked as exc:
-                blocked.append(exc)
+        self.recording.mute += 1
+        try:
+            for session in (self.interrupted, self.fresh):
+                try:
+                    call(session)
+                except Blocked as exc:
+                    blocked.append(exc)
+        finally:
+            self.recording.mute -= 1
         fresh_ids = {f.req_id for f in self.fresh.last_findings}
         extra = [f for f in self.interrupted.last_findings
                  if f.req_id not in fresh_ids and not _history_dependent(f.req_id)]
@@ -421,17 +501,19 @@ class MidTrialPair:
                 f"after a reset() in the middle of a trial, {what}: {f.summary} ({f.req_id}); "
                 f"a fresh candidate on the same task does not do that",
                 expected=f.expected, got=f.got, where=s.where(),
-                trace=s.trace_text())
+                trace=s.trace_text(), reproduction=self.recording.reproduction(self.target))
         if blocked:
             raise blocked[0]
 
     def reset(self, seed: int | None) -> None:
         """``reset(seed)`` on both (for ``interrupted``, in the middle of its trial)."""
+        self.recording.add(None, "R", seed)
         __tracebackhide__ = True
         self._both(lambda s: s.reset(seed), f"reset(seed={seed})")
 
     def step(self, action: np.ndarray) -> None:
         """``step(action)`` on both."""
+        self.recording.add(None, "S", _action_record(action))
         __tracebackhide__ = True
         n = self.fresh.model.trial_steps + 1
         self._both(lambda s: s.step(action), f"step {n} of the new trial")

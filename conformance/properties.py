@@ -35,8 +35,10 @@ from conformance.harness import (
     CannotBuild,
     CheckTally,
     MidTrialPair,
+    Recording,
     Rejected,
     Session,
+    _action_record,
 )
 from conformance.plan import TrialPlan
 from conformance.scripted import (
@@ -68,9 +70,10 @@ TSK2_FAILURE_BOUND = 1e-9
 def metaworld_benchmark(name: str) -> Any:
     """The real Meta-World benchmark ``name`` with seed 0, built (or loaded from kmw's task
     cache) once per process."""
+    from conformance.replay import remember
     from kmw.benchmarks import make_benchmark
 
-    return make_benchmark(name, seed=0)
+    return remember(make_benchmark(name, seed=0), name)
 
 
 @contextlib.contextmanager
@@ -119,7 +122,9 @@ def draw_single_task_benchmarks(data: st.DataObject, config: Any
     """A maker of equal benchmarks whose splits each hold one task with one script, so that
     every candidate built on one runs the same task on the same data: ``(make, names, D)``."""
     if config.backend == "metaworld":
-        bench = single_task_view(metaworld_benchmark("reach-v3"))
+        from conformance.replay import remember
+
+        bench = remember(single_task_view(metaworld_benchmark("reach-v3")), "reach-v3", True)
         return (lambda: bench), sorted(bench.train_classes), METAWORLD_OBS_DIM
     spec = draw(data, benchmark_specs(api=config.env_api, single_task=True), "scripted benchmark")
     names = sorted({c.name for c in spec.train_classes + spec.test_classes})
@@ -140,8 +145,11 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
             ) -> bool:
         __tracebackhide__ = True
         try:
-            pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim),
-                                Session(config.candidate, make(), plan, config.keys, None, dim))
+            rec = Recording(config.impl, getattr(config.keys, "name", None))
+            pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim,
+                                        recording=rec),
+                                Session(config.candidate, make(), plan, config.keys, None, dim,
+                                        recording=rec))
         except Rejected:
             return False
         try:
@@ -248,7 +256,8 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
     """Run ``plan``'s trials on a candidate built on ``bench``; whether the target was checked."""
     __tracebackhide__ = True
     try:
-        session = Session(config.candidate, bench, plan, config.keys, target, obs_dim)
+        session = Session(config.candidate, bench, plan, config.keys, target, obs_dim,
+                          impl=config.impl)
     except Rejected:
         return False
     try:
@@ -401,6 +410,47 @@ def _task_key(task: Any) -> Any:
     return data if isinstance(data, bytes) else id(task)
 
 
+def check_draws(session: Session, seed: int | None, tally: CheckTally | None = None) -> None:
+    """KMW-TSK-2 on ``session``: :func:`resets_needed` resets (the first with ``seed``), then
+    every class of the split must have run, and more than one task of every class with more
+    (``session.fail`` otherwise). A blocking finding raises :class:`Blocked`."""
+    __tracebackhide__ = True
+    plan = session.plan
+    classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
+    per_class: dict[str, int] = {name: 0 for name in classes}
+    for task in session.split_tasks:
+        if task.env_name in per_class:
+            per_class[task.env_name] += 1
+    n_resets = resets_needed(list(per_class.values()))
+    seen: dict[str, dict[Any, Any]] = {name: {} for name in classes}
+    draws: dict[str, int] = dict.fromkeys(classes, 0)
+    session.recording.add(session.sid, "d", (seed, n_resets))
+    session.recording.mute += 1
+    try:
+        for i in range(n_resets):
+            session.reset(seed if i == 0 else None)
+            name, task = session.model.task_name, session.model.task
+            if name in seen:
+                seen[name].setdefault(_task_key(task), task)
+                draws[name] += 1
+    finally:
+        session.recording.mute -= 1
+    if tally is not None:
+        tally.checked += 1
+    missing = sorted(n for n in classes if not seen[n])
+    if missing:
+        session.fail(f"classes of the {plan.split} split never drawn in {n_resets} resets",
+                     expected=sorted(classes), got=sorted(n for n in classes if seen[n]))
+    for name in classes:
+        if per_class[name] > 1 and len(seen[name]) < 2:
+            only = task_label(next(iter(seen[name].values())))
+            session.fail(f"class {name} ({per_class[name]} tasks) ran the same task in all "
+                         f"of its {draws[name]} draws out of {n_resets} resets",
+                         expected=f"more than one of its {per_class[name]} tasks (a uniform "
+                         f"draw fails this with probability < {TSK2_FAILURE_BOUND:g})",
+                         got=f"only {only}")
+
+
 def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
     """KMW-TSK-2: over many resets every class of the split runs, and every class with more
     than one task runs more than one of them (:func:`resets_needed` resets, the first seeded)."""
@@ -408,40 +458,15 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
     def run(bench: Any, plan: TrialPlan, seed: int, dim: int, tally: CheckTally) -> bool:
         __tracebackhide__ = True
         try:
-            session = Session(config.candidate, bench, plan, config.keys, target, dim)
+            session = Session(config.candidate, bench, plan, config.keys, target, dim,
+                              impl=config.impl)
         except Rejected:
             return False
-        classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
-        per_class: dict[str, int] = {name: 0 for name in classes}
-        for task in session.split_tasks:
-            if task.env_name in per_class:
-                per_class[task.env_name] += 1
-        n_resets = resets_needed(list(per_class.values()))
-        seen: dict[str, dict[Any, Any]] = {name: {} for name in classes}
-        draws: dict[str, int] = dict.fromkeys(classes, 0)
         try:
-            for i in range(n_resets):
-                session.reset(seed if i == 0 else None)
-                name, task = session.model.task_name, session.model.task
-                if name in seen:
-                    seen[name].setdefault(_task_key(task), task)
-                    draws[name] += 1
+            check_draws(session, seed, tally)
         except Blocked as blocked:
             tally.block(blocked)
             return False
-        tally.checked += 1
-        missing = sorted(n for n in classes if not seen[n])
-        if missing:
-            session.fail(f"classes of the {plan.split} split never drawn in {n_resets} resets",
-                         expected=sorted(classes), got=sorted(n for n in classes if seen[n]))
-        for name in classes:
-            if per_class[name] > 1 and len(seen[name]) < 2:
-                only = task_label(next(iter(seen[name].values())))
-                session.fail(f"class {name} ({per_class[name]} tasks) ran the same task in all "
-                             f"of its {draws[name]} draws out of {n_resets} resets",
-                             expected=f"more than one of its {per_class[name]} tasks (a uniform "
-                             f"draw fails this with probability < {TSK2_FAILURE_BOUND:g})",
-                             got=f"only {only}")
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
@@ -526,8 +551,11 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
             dim: int, tally: CheckTally) -> bool:
         __tracebackhide__ = True
         try:
-            fresh = Session(config.candidate, make(), plan, config.keys, target, dim)
-            used = Session(config.candidate, make(), plan, config.keys, target, dim)
+            rec = Recording(config.impl, getattr(config.keys, "name", None))
+            fresh = Session(config.candidate, make(), plan, config.keys, target, dim,
+                            recording=rec)
+            used = Session(config.candidate, make(), plan, config.keys, target, dim,
+                           recording=rec)
         except Rejected:
             return False
         try:
@@ -584,6 +612,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
 
 
 def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
+    a.recording.add(None, "=", (a.sid, b.sid))
     __tracebackhide__ = True
     ta, tb = _task_identity(a.model.task), _task_identity(b.model.task)
     if ta != tb:
@@ -596,25 +625,32 @@ def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
                got=f"{repr(rb)[:300]} (after other trials)")
 
 
+def step_after_end(session: Session, target: str = "KMW-ATT-5", action: Any = None) -> None:
+    """KMW-ATT-5 on ``session`` once its trial is over: ``step(action)`` (the plan's first
+    action by default) must raise without stepping the underlying env."""
+    __tracebackhide__ = True
+    if not session.model.trial_over:
+        return
+    action = session.plan.action(0) if action is None else action
+    session.recording.add(session.sid, "e", _action_record(action))
+    session.model.checked.add(target)
+    try:
+        session.candidate.step(action)
+    except Exception as exc:  # the contract asks for an error
+        stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
+        if stepped:
+            session.fail("step() after the trial ended stepped the underlying env before "
+                         "raising", expected="an error before any env step",
+                         got=f"{type(exc).__name__}: {exc} after an env step")
+        return
+    session.fail("step() after the trial ended was accepted silently",
+                 expected="an error telling the caller to reset()", got="a normal return")
+
+
 def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
     """KMW-ATT-5: step() after the trial's end raises, without stepping the underlying env."""
     __tracebackhide__ = True
-    def after(session: Session) -> None:
-        __tracebackhide__ = True
-        if not session.model.trial_over:
-            return
-        session.model.checked.add(target)
-        try:
-            session.candidate.step(session.plan.action(0))
-        except Exception as exc:  # the contract asks for an error
-            stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
-            if stepped:
-                session.fail("step() after the trial ended stepped the underlying env before "
-                              "raising", expected="an error before any env step",
-                              got=f"{type(exc).__name__}: {exc} after an env step")
-            return
-        session.fail("step() after the trial ended was accepted silently",
-                      expected="an error telling the caller to reset()", got="a normal return")
+    after = functools.partial(step_after_end, target=target)
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
         __tracebackhide__ = True

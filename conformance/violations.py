@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The line after which a violation's text shows its reproduction (``python -m
+#: conformance.replay`` finds it there in a report).
+REPRODUCE_HEADING = "  reproduce with:"
+#: Longest violation text (with its reproduction) whose trial log is shown whole.
+REPRO_BUDGET = 4000
+
 
 class ContractViolation(AssertionError):
     """A candidate broke requirement ``req_id`` (an ID of ``conformance/SPEC.md``).
 
     ``expected`` and ``got`` describe what the contract asked for and what came back; ``where``
     locates it in the trial (e.g. ``"trial 0, step 7 (attempt 1, step 3 of it)"``); ``trace`` is
-    a short readable log of the trial up to the failure.
+    a short readable log of the trial up to the failure; ``reproduction`` Python that raises
+    the violation again outside pytest (:mod:`conformance.replay`), shown last under
+    :data:`REPRODUCE_HEADING`, its lines indented by four spaces.
     """
 
     def __init__(
@@ -22,6 +30,7 @@ class ContractViolation(AssertionError):
         got: Any = None,
         where: str = "",
         trace: str = "",
+        reproduction: str = "",
     ) -> None:
         self.req_id = req_id
         self.summary = summary
@@ -29,6 +38,7 @@ class ContractViolation(AssertionError):
         self.got = got
         self.where = where
         self.trace = trace
+        self.reproduction = reproduction
         super().__init__(self._format())
 
     def _format(self) -> str:
@@ -39,7 +49,24 @@ class ContractViolation(AssertionError):
             lines.append(f"  expected: {self.expected}")
         if self.got is not None:
             lines.append(f"  got:      {self.got}")
-        if self.trace:
+        trace = self.trace.splitlines() if self.trace else []
+        repro = self.reproduction.splitlines() if self.reproduction else []
+        if repro:
+            # The report keeps a failure's first and last characters: the reproduction must
+            # be among the last, so a long trial log gives up its earliest lines.
+            budget = REPRO_BUDGET - sum(len(x) + 1 for x in lines + repro)
+            kept: list[str] = []
+            for line in reversed(trace):
+                budget -= len(line) + 5
+                if budget < 0 and len(kept) >= 4:
+                    kept.append(f"... ({len(trace) - len(kept)} earlier lines not shown)")
+                    break
+                kept.append(line)
+            trace = kept[::-1]
+        if trace:
             lines.append("  trial so far:")
-            lines.extend("    " + line for line in self.trace.splitlines())
+            lines.extend("    " + line for line in trace)
+        if repro:
+            lines.append(REPRODUCE_HEADING)
+            lines.extend("    " + line for line in repro)
         return "\n".join(lines)

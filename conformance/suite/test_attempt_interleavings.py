@@ -22,7 +22,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.harness import Blocked, CannotBuild, CheckTally, MidTrialPair, Rejected, Session
+from conformance.harness import (
+    Blocked,
+    CannotBuild,
+    CheckTally,
+    MidTrialPair,
+    Recording,
+    Rejected,
+    Session,
+)
 from conformance.properties import draw_single_task_benchmarks
 from conformance.strategies import actions, draw_plan
 from conformance.violations import ContractViolation
@@ -44,13 +52,14 @@ class TrialMachine(RuleBasedStateMachine):
 
     def _session(self) -> Session:
         return Session(self.config.candidate, self.make(), self.plan, self.config.keys, None,
-                       self.dim)
+                       self.dim, recording=self.recording)
 
     @initialize(data=st.data())
     def build(self, data) -> None:
         self.tally.examples += 1
         self.make, names, self.dim = draw_single_task_benchmarks(data, self.config)
         self.plan = draw_plan(data, names, max_k=3, max_len=st.integers(1, 4), n_trials=(1, 1))
+        self.recording = Recording(self.config.impl, getattr(self.config.keys, "name", None))
         try:
             self.main = self._session()
         except Rejected:
@@ -91,11 +100,7 @@ class TrialMachine(RuleBasedStateMachine):
                   and self.main.model.trial_over)
     @rule(action=actions)
     def step_after_end(self, action) -> None:
-        try:
-            self.main.candidate.step(action)
-        except Exception:
-            pass
-        self.main.log.take()
+        self.main.step_unchecked(action)
         self.needs_reset = True
 
 
