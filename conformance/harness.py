@@ -43,6 +43,13 @@ class Blocked(Exception):
 class Rejected(Exception):
     """The candidate rejected its constructor arguments (allowed for some of them)."""
 
+    #: How many were raised in this process (:class:`CheckTally` tells a property's own).
+    raised = 0
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        Rejected.raised += 1
+
 
 class CannotBuild(Exception):
     """The candidate raised at construction with valid arguments: nothing can be checked on
@@ -120,6 +127,12 @@ class CheckTally:
         self.examples = 0
         self.checked = 0
         self.blocked_by: dict[str, int] = {}
+        self._rejected_before = Rejected.raised
+
+    @property
+    def rejected(self) -> int:
+        """Constructions the candidate rejected (:class:`Rejected`) since this tally began."""
+        return Rejected.raised - self._rejected_before
 
     def block(self, blocked: Blocked) -> None:
         """Count an example stopped by another requirement's blocking finding."""
@@ -127,12 +140,29 @@ class CheckTally:
         self.blocked_by[rid] = self.blocked_by.get(rid, 0) + 1
 
     def not_checked_reason(self) -> str | None:
-        """``None`` when the target was checked at least once, else why not."""
+        """``None`` when the target was checked at least once, else why not: the causes seen
+        (another requirement's blocking finding, a rejected construction, the candidate raising),
+        named without counts, so that a run meeting the same causes says the same."""
         if self.checked:
             return None
-        why = ", ".join(f"{r} in {n} example(s)" for r, n in sorted(self.blocked_by.items()))
-        return (f"not checked: {self.target} could not be checked in any of {self.examples} "
-                f"example(s)" + (f"; blocked by {why}" if why else ""))
+        rejects = ("the candidate rejects max_episode_length above the env's limit, as "
+                   "KMW-EPL-2 allows")
+        if self.rejected and self.rejected >= self.examples:
+            return f"not checked: every construction was rejected ({rejects})"
+        found = sorted(r for r in self.blocked_by if r.startswith("KMW-"))
+        causes = []
+        if found:
+            which = "that requirement's" if len(found) == 1 else "those requirements'"
+            causes.append(f"a blocking finding of {' or '.join(found)} stopped the examples "
+                          f"first (see {which} outcome)")
+        if any(not r.startswith("KMW-") for r in self.blocked_by):
+            causes.append("the candidate raised before the examples got there")
+        if self.rejected:
+            causes.append(f"constructions were rejected ({rejects})")
+        if not causes:
+            causes.append("no example reached a call that checks it" if self.examples
+                          else "no example ran")
+        return f"not checked: no example could check {self.target}: " + "; ".join(causes)
 
 
 class Session:

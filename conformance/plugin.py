@@ -35,9 +35,13 @@ from conformance.faults import (
 from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
 from conformance.loader import LoadError, load_candidate
 from conformance.report import (
+    FAIL,
     Aggregator,
+    append_summary,
     build_report,
+    decode,
     encode,
+    markdown,
     plugin_version,
     write_json_atomic,
 )
@@ -74,6 +78,10 @@ NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a
 DEFAULT_TIMEOUT = 120.0
 #: Longest captured output (stdout, stderr, log) of a test kept for the terminal.
 MAX_SECTION = 20_000
+#: The environment variable GitHub Actions sets to the step summary's file.
+GITHUB_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
+#: Distinct candidate warnings listed in the terminal summary (the rest are counted).
+MAX_WARNING_KINDS = 10
 
 
 class ShouldFindingWarning(UserWarning):
@@ -93,6 +101,8 @@ class KmwState:
     aggregator: Aggregator
     all_items: list[pytest.Item] = field(default_factory=list)
     timeout_unavailable_warned: bool = False
+    #: Where the Markdown summary is appended: ``--kmw-summary``, else ``$GITHUB_STEP_SUMMARY``.
+    summary_path: Path | None = None
 
 
 STATE = pytest.StashKey[KmwState]()
@@ -162,6 +172,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the JSON conformance report (every requirement's outcome) to PATH",
     )
     group.addoption(
+        "--kmw-summary",
+        default=None,
+        metavar="PATH",
+        help="append the per-requirement table as Markdown to PATH (default: "
+        "$GITHUB_STEP_SUMMARY when it is set)",
+    )
+    group.addoption(
         "--kmw-xfail",
         default=None,
         metavar="FILE",
@@ -196,6 +213,23 @@ def _checked_report_path(config: pytest.Config, here: Path) -> Path | None:
     return path
 
 
+def _checked_summary_path(config: pytest.Config, here: Path) -> Path | None:
+    """``--kmw-summary`` relative to ``here``, checked writable now; else
+    ``$GITHUB_STEP_SUMMARY`` (not checked: an unwritable one is said at the end, not fatal)."""
+    given = config.getoption("kmw_summary")
+    if not given:
+        env = os.environ.get(GITHUB_SUMMARY_VAR, "")
+        return Path(env) if env else None
+    from kmw._files import OutputPathError, check_writable
+
+    path = here / given
+    try:
+        check_writable(path, create_parents=True)
+    except (OutputPathError, OSError) as e:
+        raise _usage(f"--kmw-summary: {e}") from None
+    return path
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """True if ``a`` and ``b`` name the same file (after resolving symlinks, ``..``, hard links)."""
     if a.resolve() == b.resolve():
@@ -219,6 +253,11 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
             "is that of the installed Meta-World); it only applies to --kmw-backend=scripted"
         )
     report_path = _checked_report_path(config, here)
+    summary_path = _checked_summary_path(config, here)
+    if summary_path is not None and report_path is not None and _same_file(summary_path,
+                                                                           report_path):
+        raise _usage(f"the Markdown summary ({summary_path}) and --kmw-report are the same "
+                     "file: the report would replace the summary")
     try:
         candidate = load_candidate(impl, search_dir=here)
     except LoadError as e:
@@ -235,6 +274,9 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
                 f"--kmw-report={config.getoption('kmw_report')} and --kmw-xfail={xfail_path} "
                 "are the same file: the report would overwrite the xfail file"
             )
+        if summary_path is not None and _same_file(here / xfail_path, summary_path):
+            raise _usage(f"the Markdown summary ({summary_path}) and --kmw-xfail={xfail_path} "
+                         "are the same file: the summary would be appended to the xfail file")
         try:
             xfails = load_xfail_file(here / xfail_path, spec)
         except XfailFileError as e:
@@ -254,6 +296,7 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
         report_path=report_path,
         hypothesis_profile=None,
         aggregator=Aggregator(spec, {} if config.getoption("runxfail", False) else xfails),
+        summary_path=summary_path,
     )
 
 
@@ -274,7 +317,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help", False) or config.getoption("version", False):
         return
     if impl is None:
-        for opt in ("kmw_report", "kmw_xfail"):
+        for opt in ("kmw_report", "kmw_xfail", "kmw_summary"):
             if config.getoption(opt) is not None:
                 raise _usage(f"--{opt.replace('_', '-')} needs --kmw-impl=DOTTED.PATH")
         return
@@ -426,6 +469,33 @@ def _short(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def short_violation(longreprtext: str) -> str | None:
+    """A failure's violation in one line (its ``[KMW-...]`` line), from pytest's rendering of
+    it; ``None`` if it shows no violation."""
+    first = next((line[1:].strip() for line in longreprtext.splitlines()
+                  if line.startswith("E ")), "")
+    return first[first.index("[KMW-"):] if "[KMW-" in first else None
+
+
+class ShortRepr:
+    """A failure shown as one line (see ``KmwSession._note_output``), keeping the crash
+    location pytest's short summary and junitxml read."""
+
+    def __init__(self, text: str, reprcrash: Any) -> None:
+        self.text, self.reprcrash = text, reprcrash
+
+    def toterminal(self, tw: Any) -> None:
+        tw.line(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _warning_key(message: warnings.WarningMessage) -> tuple[str, str]:
+    category = getattr(message.category, "__name__", str(message.category))
+    return category, _short(str(message.message), 120)
+
+
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -551,6 +621,15 @@ class KmwSession:
             None if self.backstop_fd is None or state.timeout <= 0 else self.backstop_after,
             state.timeout,
         )
+        #: Node IDs of the tests that carry requirement IDs (the suite's), seen in their reports.
+        self.suite_nodeids: set[str] = set()
+        #: Warnings raised in suite tests: (category, message) -> [count, first location].
+        self.candidate_warnings: dict[tuple[str, str], list[Any]] = {}
+        #: Requirements whose failure was shown in full; later ones are shortened.
+        self.shown_in_full: set[str] = set()
+        self.shortened = 0
+        self.summary_error: str | None = None
+        self._plugin_files: dict[str, bool] = {}
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         try:
@@ -566,6 +645,7 @@ class KmwSession:
             if self.is_worker:
                 return  # the controller reports the test (sent) and the worker's end
             self.write_report(int(pytest.ExitCode.TESTS_FAILED))
+            self.write_summary(int(pytest.ExitCode.TESTS_FAILED))
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is not None:
                 tr.ensure_newline()
@@ -593,6 +673,63 @@ class KmwSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.faults.observe(report)
         self.state.aggregator.add_user_properties(report.user_properties)
+        if not self.is_worker:
+            self._note_output(report)
+
+    def _note_output(self, report: pytest.TestReport) -> None:
+        """Remember the suite's node IDs; shorten a failure of a requirement already shown in
+        full to its violation's first line (the terminal shows the first failure of each
+        requirement in full; -vv all of them; the JSON report keeps every failing example)."""
+        if report.user_properties:
+            self.suite_nodeids.add(report.nodeid)
+        if report.when != "call" or not report.failed:
+            return
+        failed = {v.req_id for _, vs in decode(report.user_properties) for v in vs
+                  if v.outcome == FAIL}
+        short = short_violation(report.longreprtext) if failed else None
+        if short is None:
+            return
+        # The short test summary's line: the violation, not pytest's first line of the
+        # exception (which under CI is the whole multi-line message).
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None and hasattr(crash, "message"):
+            crash.message = short
+        if not failed <= self.shown_in_full or self.config.get_verbosity() >= 2:
+            self.shown_in_full |= failed
+            return
+        report.longrepr = ShortRepr(short, crash)  # type: ignore[assignment]
+        self.shortened += 1
+
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, when: str,
+                                nodeid: str) -> None:
+        """Count the warnings suite tests raise (the candidate's; under xdist the controller
+        receives the workers'), except the plugin's own."""
+        if self.is_worker or when != "runtest" or nodeid not in self.suite_nodeids:
+            return
+        category = warning_message.category
+        if isinstance(category, type) and issubclass(category, ShouldFindingWarning):
+            return
+        filename = str(warning_message.filename)
+        own = self._plugin_files.get(filename)
+        if own is None:
+            own = self._plugin_files[filename] = Path(filename).resolve().is_relative_to(
+                SUITE_DIR.parent)
+        if own:
+            return  # the plugin's own (conformance/...)
+        key = _warning_key(warning_message)
+        entry = self.candidate_warnings.get(key)
+        if entry is None:
+            if len(self.candidate_warnings) >= 1000:  # messages that vary without end
+                key = ("", "")
+                entry = self.candidate_warnings.setdefault(key, [0, ""])
+            else:
+                here = self.config.invocation_params.dir
+                try:
+                    shown = Path(filename).resolve().relative_to(here).as_posix()
+                except ValueError:
+                    shown = filename
+                entry = self.candidate_warnings[key] = [0, f"{shown}:{warning_message.lineno}"]
+        entry[0] += 1
 
     def options(self) -> dict[str, Any]:
         cfg = self.state.suite_config
@@ -613,6 +750,21 @@ class KmwSession:
         if self.state.aggregator.stale() and exitstatus == pytest.ExitCode.OK:
             exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.write_report(int(exitstatus))
+        self.write_summary(int(exitstatus))
+
+    def write_summary(self, exit_status: int) -> None:
+        """Append the Markdown table to ``--kmw-summary`` or ``$GITHUB_STEP_SUMMARY``, if any
+        (a failure to write it is said on the terminal, it does not change the outcome)."""
+        path = self.state.summary_path
+        if path is None:
+            return
+        text = markdown(self.state.aggregator.requirements(),
+                        candidate=self.state.suite_config.impl, options=self.options(),
+                        exit_status=exit_status)
+        try:
+            append_summary(path, text)
+        except OSError as e:
+            self.summary_error = f"kmw: could not append the Markdown summary to {path}: {e}"
 
     def write_report(self, exit_status: int) -> None:
         """Write the JSON report (if ``--kmw-report``) from the verdicts received so far."""
@@ -639,12 +791,15 @@ class KmwSession:
             tr.write_sep("=", "kmw: the candidate cannot be built", red=True)
             tr.write_line(f"{unbuildable}: nothing could be checked on it (every requirement "
                           "that needs a candidate fails or is not checked)", red=True)
-        findings = self.state.aggregator.findings()
+        self._warnings_summary(tr)
+        findings: dict[tuple[str, str], list[str]] = {}
+        for rid, test, v in self.state.aggregator.findings():  # one line per distinct finding
+            findings.setdefault((rid, trim(v.reason or "", 500)), []).append(test)
         if findings:
             tr.write_sep("=", "kmw SHOULD findings", yellow=True)
-            for rid, test, v in findings:
-                tr.write_line(f"{rid} SHOULD not met: {trim(v.reason or '', 500)} ({test})",
-                              yellow=True)
+            for (rid, reason), tests in findings.items():
+                more = f" and {len(tests) - 1} more" if len(tests) > 1 else ""
+                tr.write_line(f"{rid} SHOULD not met: {reason} ({tests[0]}{more})", yellow=True)
             tr.write_line("SHOULD findings are reported, not failed; --kmw-strict makes them fail.")
         reqs = self.state.aggregator.requirements()
         tr.write_sep("=", f"kmw conformance of {self.state.suite_config.impl}")
@@ -656,5 +811,28 @@ class KmwSession:
                 line += f"  ({_short(entry['reason'])})"
             colour = colours.get(entry["outcome"])
             tr.write_line(line, **({colour: True} if colour else {}))
+        if self.shortened:
+            tr.write_line(f"kmw: {self.shortened} failure(s) of a requirement already shown in "
+                          "full are shortened to their violation (-vv shows them in full)")
         if self.state.report_path is not None:
             tr.write_line(f"kmw report written to {self.state.report_path}")
+        if self.summary_error:
+            tr.write_line(self.summary_error, yellow=True)
+
+    def _warnings_summary(self, tr: Any) -> None:
+        """One line per distinct warning the candidate raised in suite tests, with its count."""
+        if not self.candidate_warnings:
+            return
+        tr.write_sep("=", "kmw: warnings from the candidate", yellow=True)
+        ranked = sorted(self.candidate_warnings.items(), key=lambda kv: (kv[0] == ("", ""),
+                                                                         -kv[1][0]))
+        for (category, message), (n, where) in ranked[:MAX_WARNING_KINDS]:
+            if (category, message) == ("", ""):
+                tr.write_line(f"{n} x other distinct messages")
+            else:
+                tr.write_line(f"{n} x {category}: {message} (first at {where})")
+        rest = ranked[MAX_WARNING_KINDS:]
+        if rest:
+            tr.write_line(f"... and {sum(n for _, (n, _w) in rest)} more of "
+                          f"{len(rest)} other message(s)")
+

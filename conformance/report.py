@@ -4,7 +4,9 @@
 controller in ``report.user_properties``); ``Aggregator.requirements()`` gives every SPEC
 requirement its outcome: the highest-ranked outcome of its verdicts (fail > expected-failure >
 should-finding > pass > not-checked), or not-checked when no test gave it a verdict.
-``write_json_atomic`` writes with the project's one writer, ``kmw._files``.
+``write_json_atomic`` writes with the project's one writer, ``kmw._files``; ``markdown`` is the
+same table as Markdown (``--kmw-summary``, ``$GITHUB_STEP_SUMMARY``), which ``append_summary``
+appends with it.
 """
 
 from __future__ import annotations
@@ -187,4 +189,62 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     target = Path(path)
     resolve_output(target).parent.mkdir(parents=True, exist_ok=True)
     write_json(target, data)
+    return target
+
+
+#: Longest reason shown in a Markdown table cell.
+MD_REASON = 160
+
+
+def md_cell(text: str | None, limit: int = MD_REASON) -> str:
+    """``text`` as one Markdown table cell: on one line, at most ``limit`` characters, ``|``
+    escaped and HTML-looking text (``<lambda>``) shown as text."""
+    text = " ".join((text or "").split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown(
+    requirements: Mapping[str, Mapping[str, Any]],
+    *,
+    candidate: str,
+    options: Mapping[str, Any],
+    exit_status: int,
+) -> str:
+    """The per-requirement table as a Markdown section: a header naming the candidate, the
+    hypothesis profile, the backend and the count of requirements per outcome, then one row per
+    requirement (ID, level, outcome, short reason)."""
+    counts = summary(requirements)
+    backend = str(options.get("backend"))
+    if options.get("env_api") and backend == "scripted":
+        backend += f" ({options['env_api']} API)"
+    lines = [
+        f"## kmw conformance of `{md_cell(candidate)}`",
+        "",
+        f"Profile `{options.get('hypothesis_profile')}`, backend `{backend}`, keys "
+        f"`{options.get('keys')}`{', strict' if options.get('strict') else ''}; "
+        f"pytest exit status {exit_status}.",
+        "",
+        ", ".join(f"**{n} {o}**" if o == FAIL else f"{n} {o}" for o, n in counts.items() if n),
+        "",
+        "| Requirement | Level | Outcome | Reason |",
+        "|---|---|---|---|",
+    ]
+    for rid, entry in requirements.items():
+        outcome = entry["outcome"]
+        reason = entry.get("reason") if outcome != PASS else None
+        shown = f"**{outcome}**" if outcome == FAIL else outcome
+        lines.append(f"| {md_cell(rid)} | {md_cell(entry['level'])} | {shown} | {md_cell(reason)} |")
+    return "\n".join(lines) + "\n\n"
+
+
+def append_summary(path: str | os.PathLike[str], text: str) -> Path:
+    """Append ``text`` to ``path`` with the project's writer (``kmw._files.append_text``),
+    creating missing parent directories first. Returns ``path``."""
+    from kmw._files import append_text, resolve_output  # not at import: plain pytest runs
+
+    target = Path(path)
+    resolve_output(target).parent.mkdir(parents=True, exist_ok=True)
+    append_text(target, text)
     return target

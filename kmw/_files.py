@@ -10,9 +10,15 @@
 * anything else that exists and is not a directory (a FIFO, a character device such as
   ``/dev/null``) is opened for writing and written in place; it is never replaced.
 
+``append_text(path, text)`` (the GitHub step summary, ``--kmw-summary``) adds ``text`` at the
+end instead: a missing path is created, a regular file is opened in append mode and written
+with one ``write`` (then flushed and ``fsync``-ed), a symlink is written *through* (its target
+is appended to, the link stays a link), and a FIFO or device is written in place as above.
+Appending is not atomic: a reader may see part of the text while it is being written.
+
 ``check_writable(path)`` raises ``OutputPathError`` (one line, naming the path) when
-``write_text_atomic`` is bound to fail on ``path``: its directory is missing or not a
-directory or not writable, or ``path`` is a directory. Callers run it before doing any work.
+``write_text_atomic`` (or ``append_text``) is bound to fail on ``path``: its directory is
+missing or not a directory or not writable, or ``path`` is a directory. Callers run it before doing any work.
 """
 
 from __future__ import annotations
@@ -25,7 +31,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputPathError", "check_writable", "resolve_output", "write_json", "write_text_atomic"]
+__all__ = [
+    "OutputPathError",
+    "append_text",
+    "check_writable",
+    "resolve_output",
+    "write_json",
+    "write_text_atomic",
+]
 
 
 class OutputPathError(ValueError):
@@ -116,3 +129,21 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """``data`` as indented JSON plus a newline, written by ``write_text_atomic``."""
     return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def append_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Append ``text`` (UTF-8) to ``path`` as described in the module docstring; return the
+    path written (the symlink's target for a symlink)."""
+    target = resolve_output(path)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{target}: is a directory")
+    with open(target, "a", encoding="utf-8") as f:  # O_APPEND: never truncates, never replaces
+        f.write(text)
+        f.flush()
+        if st is None or stat.S_ISREG(st.st_mode):  # fsync is for files (a FIFO refuses it)
+            os.fsync(f.fileno())
+    return target
