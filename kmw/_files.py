@@ -89,9 +89,9 @@ def check_writable(path: str | os.PathLike[str], *, create_parents: bool = False
     return target
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` as described in the module docstring; return the
-    path written (the symlink's target for a symlink)."""
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` as described in the module docstring; return the path written
+    (the symlink's target for a symlink)."""
     target = resolve_output(path)
     try:
         st = os.stat(target)
@@ -101,14 +101,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         raise IsADirectoryError(f"{target}: is a directory")
     if st is not None and not stat.S_ISREG(st.st_mode):
         # FIFO, device, socket...: write into it; replacing it would destroy it.
-        with open(target, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(target, "wb") as f:
+            f.write(data)
         return target
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_current_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -124,6 +124,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         finally:
             os.close(dir_fd)
     return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """``text`` as UTF-8, written by :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:

@@ -46,7 +46,6 @@ import json
 import math
 import os
 import pickle
-import tempfile
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -57,6 +56,8 @@ from typing import Any
 import metaworld
 import metaworld.env_dict as _env_dict
 import numpy as np
+
+from kmw._files import write_bytes_atomic
 
 try:  # POSIX only; without it concurrent builders are still safe, just not deduplicated.
     import fcntl
@@ -339,20 +340,10 @@ def decode(blob: bytes, name: str, seed: int) -> Any:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    """Write ``data`` to ``path`` (creating its directory) with the project's one writer:
+    a temp file in the same directory, then ``os.replace`` (``kmw._files``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache is as readable as other files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, data)
 
 
 @contextlib.contextmanager

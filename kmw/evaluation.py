@@ -51,12 +51,9 @@ counted trial as one draw from the split's task distribution (which ``reset`` sa
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import stat
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -67,7 +64,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-from kmw._files import resolve_output
+from kmw._files import write_bytes_atomic
 from kmw.policies import (
     BUILTIN_POLICIES,
     GOAL_KEY,
@@ -856,7 +853,7 @@ def plot_results(results: Results, path: str | os.PathLike[str], title: str | No
         fig.savefig(buf, format=fmt[1:], dpi=100, metadata=_plot_metadata(fmt))
     finally:
         plt.close(fig)
-    return _write_bytes_atomic(path, buf.getvalue())
+    return write_bytes_atomic(path, buf.getvalue())
 
 
 def _plot_metadata(fmt: str) -> dict[str, Any]:
@@ -866,33 +863,6 @@ def _plot_metadata(fmt: str) -> dict[str, Any]:
     if fmt == ".svg":
         return {"Date": None}
     return {"CreationDate": None}
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """``data`` to ``path`` with the semantics of :mod:`kmw._files` (atomic replace of a regular
-    file, a symlink written through, a FIFO or device written in place)."""
-    target = resolve_output(path)
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
-        with open(target, "wb") as f:
-            f.write(data)
-        return target
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
 
 
 # -- the API ----------------------------------------------------------------------------------

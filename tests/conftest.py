@@ -135,3 +135,9 @@ def make_spy() -> Callable[..., SpyBenchmark]:
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suite runs started by these tests must not append tables to a real CI step summary."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
