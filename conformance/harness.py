@@ -389,21 +389,16 @@ class ReturnedObjects:
         findings: list[Finding] = []
         earlier = self.kept if sweep else self.kept[-1:]
         for where, obs, obs_snap, info, info_snap in earlier:
-            if obs is not None:
-                model.checked.add("KMW-OBS-4")
-                if snapshot(obs) != obs_snap:
-                    findings.append(Finding("KMW-OBS-4", f"the observation returned by {where} "
-                                            f"was changed by a later call (seen after {when})",
-                                            "the array as it was returned",
-                                            "its values changed: the candidate reuses the array",
-                                            blocking=False))
-            if info is not None:
-                model.checked.add("KMW-LOG-5")
-                if snapshot(info) != info_snap:
-                    findings.append(Finding("KMW-LOG-5", f"the info dict returned by {where} "
-                                            f"was changed by a later call (seen after {when})",
-                                            "the dict as it was returned",
-                                            "its contents changed: the candidate reuses the dict",
+            for req, what, obj, snap in (("KMW-OBS-4", "observation", obs, obs_snap),
+                                         ("KMW-LOG-5", "info dict", info, info_snap)):
+                if obj is None:
+                    continue
+                model.checked.add(req)
+                if snapshot(obj) != snap:
+                    findings.append(Finding(req, f"the {what} returned by {where} was changed by "
+                                            f"a later call (seen after {when})",
+                                            f"the {what} as it was returned",
+                                            f"it changed: the candidate reuses the {what}",
                                             blocking=False))
         if sweep:
             self.kept = []
