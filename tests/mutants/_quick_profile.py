@@ -1,4 +1,4 @@
-"""pytest plugin (``-p tests.mutants._quick_profile``): a small profile for iterating on mutants.
+"""pytest plugin (``-p tests.mutants._quick_profile``): profiles for the project's own tests.
 
 ``kmw-quick``: the suite's ``kmw-ci`` with ``$KMW_QUICK_EXAMPLES`` random examples per property
 (default 8) after the explicit schedule classes:
@@ -9,12 +9,23 @@ suite's own profiles (``kmw-dev`` by default, ``kmw-ci`` in the slow determinism
 import os
 
 from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
-from conformance.profiles import CI, register_profiles
+from conformance.profiles import CI, DEV, register_profiles
 
 register_profiles()
 settings.register_profile(
     "kmw-quick",
     parent=settings.get_profile(CI),
     max_examples=int(os.environ.get("KMW_QUICK_EXAMPLES", "8")),
+)
+
+# ``kmw-explore``: what a user's own profile may look like: not derandomized, with an example
+# database (the plugin gives it a per-candidate directory). ``tests/test_example_database.py``
+# uses it to check that each requirement keeps its own saved failures.
+settings.register_profile(
+    "kmw-explore",
+    parent=settings.get_profile(DEV),
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
 )
