@@ -11,7 +11,8 @@ a false positive of the suite. Each check is a real ``pytest --kmw-impl=...`` su
 The runs use the suite's default profile, ``kmw-dev`` (derandomized: the explicit schedule
 classes, then 20 random examples per property), each with a fresh hypothesis storage directory.
 Marked ``slow`` (``pytest -m slow tests/test_mutants.py``): the whole corpus twice under
-``kmw-ci`` with identical verdicts, and every correct variant on real Meta-World.
+``kmw-dev`` and twice under ``kmw-ci`` with identical verdicts, and every correct variant on
+real Meta-World.
 """
 
 from __future__ import annotations
@@ -210,10 +211,11 @@ def test_correct_variant_passes_on_real_metaworld(cand: km.Candidate, tmp_path) 
 
 
 @pytest.mark.slow
-def test_corpus_verdicts_are_the_same_twice(tmp_path) -> None:
-    """Every candidate, twice under kmw-ci with no example database: the same outcome for
+@pytest.mark.parametrize("profile", ["kmw-dev", "kmw-ci"])
+def test_corpus_verdicts_are_the_same_twice(profile: str) -> None:
+    """Every candidate, twice under ``profile`` with no example database: the same outcome for
     every requirement, and each as declared."""
-    runs = [km.run_all(CANDIDATES, jobs=2, profile="kmw-ci", progress=False) for _ in range(2)]
+    runs = [km.run_all(CANDIDATES, jobs=2, profile=profile, progress=False) for _ in range(2)]
     first, second = ({r.candidate.name: r.outcomes for r in run} for run in runs)
     assert first == second
     bad = [v for v in (km.judge(r, LEVELS) for r in runs[0]) if not v.ok]
