@@ -314,6 +314,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from conformance import profiles
 
         profiles.register_profiles()
+        if impl is not None:
+            profiles.pin_generation()  # the same draws whatever modules the options import
     if config.getoption("help", False) or config.getoption("version", False):
         return
     if impl is None:

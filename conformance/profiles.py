@@ -86,3 +86,28 @@ def use_candidate_database(path: Path) -> str | None:
     settings.register_profile(name, parent=base, database=DirectoryBasedExampleDatabase(path))
     settings.load_profile(name)
     return name
+
+
+def pin_generation() -> bool:
+    """Make hypothesis's draws depend on the profile alone, not on which modules are imported.
+
+    Hypothesis (6.13x and later) now and then draws a constant it found in the source of the
+    *local* modules imported so far (those outside site-packages and the standard library).
+    Which modules those are depends on the install (editable or not), on the candidate's own
+    code and on the options given (``--kmw-report`` imports one more module), so one profile
+    could draw other examples, and give another verdict, from one run to the next. This gives
+    hypothesis an empty set of local constants (its built-in ones stay). Returns False when the
+    installed hypothesis has no such feature (nothing to do).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older or reorganised hypothesis
+        return False
+    if not hasattr(providers, "_get_local_constants") or not hasattr(providers, "Constants"):
+        return False
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None and hasattr(cache, "cache"):
+        cache.cache.clear()
+    return True

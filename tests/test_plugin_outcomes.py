@@ -287,3 +287,44 @@ def test_a_candidate_that_cannot_be_built_is_said_so_once_and_nothing_passes(tmp
     for rid in ("KMW-IFC-3", "KMW-IFC-4", "KMW-ATT-5", "KMW-TSK-3"):  # nothing to judge
         assert reqs[rid]["outcome"] == "not-checked", reqs[rid]
         assert "cannot be built on valid arguments" in reqs[rid]["reason"]
+
+
+LOGGING_CANDIDATE = '''
+import os
+
+import kmw
+
+
+class Wrapper(kmw.KEpisodeMetaworld):
+    """The reference, noting every construction's arguments in $KMW_TEST_LOG."""
+
+    def __init__(self, benchmark, split, k_episodes, max_episode_length=500):
+        with open(os.environ["KMW_TEST_LOG"], "a") as f:
+            f.write(f"{split} {k_episodes} {max_episode_length} {sorted(benchmark.train_classes)}\\n")
+        super().__init__(benchmark, split, k_episodes, max_episode_length)
+'''
+
+
+def test_output_options_do_not_change_the_examples(tmp_path) -> None:
+    """--kmw-report and --kmw-summary import more modules; the examples drawn stay the same
+    (hypothesis would otherwise mix constants of the imported local modules into its draws)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "logcand.py").write_text(LOGGING_CANDIDATE)
+    logs = []
+    for extra in ([], [f"--kmw-report={tmp_path / 'r.json'}", f"--kmw-summary={tmp_path / 's.md'}"]):
+        log = tmp_path / f"log{len(logs)}.txt"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(repo)]),
+                   KMW_TEST_LOG=str(log))
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "--kmw-impl=logcand.Wrapper", "-p", "no:cacheprovider",
+             "-q", "-k", "epl_2 or tsk_1 or log_1", *extra],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        logs.append(log.read_text())
+    assert logs[0] and logs[0] == logs[1]
