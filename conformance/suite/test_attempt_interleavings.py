@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -36,6 +37,8 @@ from conformance.strategies import actions, draw_plan
 from conformance.violations import ContractViolation
 
 TARGET = "KMW-ATT-4"
+#: The seed of a reset the machine draws unseeded where the candidate's draws must be fixed.
+SEED_WHEN_NONE = 0
 
 
 class TrialMachine(RuleBasedStateMachine):
@@ -78,6 +81,10 @@ class TrialMachine(RuleBasedStateMachine):
             return
         mid_trial = self.main.model.in_trial and not self.main.model.trial_over \
             and not self.needs_reset
+        if seed is None and (mid_trial or not self.main.model.in_trial):
+            # The candidate's first reset is seeded, and so is the pair's (the two candidates'
+            # draws must line up): unseeded draws must not change the machine's path.
+            seed = SEED_WHEN_NONE
         self.needs_reset = False
         if mid_trial:
             self.pair = MidTrialPair(self._session(), self.main)
@@ -119,6 +126,13 @@ def test_trial_machine(kmw_config):
     except CannotBuild as exc:
         raise ContractViolation(TARGET, str(exc), expected="a candidate built on valid arguments",
                                 got=exc.error, where=exc.call) from exc
+    except FlakyStrategyDefinition:
+        # The same calls took the candidate down another path on replay: its behaviour depends
+        # on randomness the seeds do not fix. No verdict from luck: this property says so and
+        # test_att_4_reset_mid_trial (which needs no replay of paths) still checks KMW-ATT-4.
+        pytest.skip("not checked by the state machine: the candidate behaved differently on "
+                    "identical, seeded calls (randomness that reset(seed=...) does not fix; "
+                    "see KMW-TSK-3), so its interleavings cannot be replayed")
     reason = tally.not_checked_reason()
     if reason:
         pytest.skip(reason)
