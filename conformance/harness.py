@@ -27,7 +27,7 @@ from conformance.model import ContractContext, Finding, TrialModel
 from conformance.plan import TrialPlan
 from conformance.scripted import decode_task, task_label
 from conformance.spy import Event, SpyBenchmark
-from conformance.violations import ContractViolation
+from conformance.violations import ContractViolation, hide_frame
 
 TRACE_LINES = 40
 
@@ -226,7 +226,7 @@ class Session:
 
     def fail(self, summary: str, *, expected: Any = None, got: Any = None,
               req: str | None = None, exc: BaseException | None = None) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         violation = ContractViolation(
             req or self.target, summary, expected=expected, got=got,
             where=self.where() if hasattr(self, "model") else "construction",
@@ -240,7 +240,7 @@ class Session:
         return "\n".join(str(line) for line in self.trace)
 
     def _handle(self, findings: list[Finding]) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         self.last_findings = findings
         if self.target is None:  # collect mode: the caller compares findings
             for f in findings:
@@ -255,7 +255,7 @@ class Session:
                 raise Blocked(f)
 
     def _env_error(self, events: list[Event], exc: BaseException) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         errors = [e for e in events if e.kind == "error"]
         if not errors and self.target is None:
             finding = Finding("candidate raised", f"{type(exc).__name__}: {exc}")
@@ -287,7 +287,7 @@ class Session:
     def reset(self, seed: int | None = None) -> Any:
         """``candidate.reset(seed=seed)``, checked."""
         self.recording.add(self.sid, "r", seed)
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         self.last_findings = []
         try:
             result = self.candidate.reset(seed=seed)
@@ -306,7 +306,7 @@ class Session:
     def step(self, action: np.ndarray) -> Any:
         """``candidate.step(action)``, checked."""
         self.recording.add(self.sid, "s", _action_record(action))
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         m = self.model
         attempt, t = m.attempt, m.t + 1
         self.last_findings = []
@@ -335,7 +335,7 @@ class Session:
 
     def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
         """Reset, then step until the trial is over by the model or the candidate; steps run."""
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         self.reset(seed)
         limit = self.plan.k * self.plan.max_len + 1
         n = 0
@@ -494,7 +494,7 @@ class MidTrialPair:
 
     def interrupt(self, seed: int | None, steps: int, action: Callable[[int], np.ndarray]) -> None:
         """Start a trial on ``interrupted`` and step it ``steps`` times (never to its end)."""
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         s = self.interrupted
         s.reset(seed)
         for i in range(steps):
@@ -504,7 +504,7 @@ class MidTrialPair:
             s.step(action(i))
 
     def _both(self, call: Callable[[Session], Any], what: str) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         blocked = []
         self.recording.mute += 1
         try:
@@ -533,13 +533,13 @@ class MidTrialPair:
     def reset(self, seed: int | None) -> None:
         """``reset(seed)`` on both (for ``interrupted``, in the middle of its trial)."""
         self.recording.add(None, "R", seed)
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         self._both(lambda s: s.reset(seed), f"reset(seed={seed})")
 
     def step(self, action: np.ndarray) -> None:
         """``step(action)`` on both."""
         self.recording.add(None, "S", _action_record(action))
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         n = self.fresh.model.trial_steps + 1
         self._both(lambda s: s.step(action), f"step {n} of the new trial")
 

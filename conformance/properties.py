@@ -55,7 +55,7 @@ from conformance.scripted import (
 from conformance.spec import load_spec
 from conformance.spy import SpyBenchmark
 from conformance.strategies import benchmark_specs, draw, draw_plan
-from conformance.violations import ContractViolation
+from conformance.violations import ContractViolation, hide_frame
 
 #: Real Meta-World benchmarks the ``metaworld`` backend draws from (built once per process).
 METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
@@ -140,10 +140,10 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
     the first, a middle and the last attempt, exactly at an attempt boundary, one step before
     the end, and just after an env-ended attempt.
     """
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def run(make: Callable[[], Any], plan: TrialPlan, cut: int, dim: int, tally: CheckTally
             ) -> bool:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         try:
             rec = Recording(config.impl, getattr(config.keys, "name", None))
             pair = MidTrialPair(Session(config.candidate, make(), plan, config.keys, None, dim,
@@ -165,7 +165,7 @@ def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         make, names, dim = draw_single_task_benchmarks(data, config)
         kw = {"max_k": 2, "max_len": st.integers(1, 4)} if config.backend == "metaworld" else {}
         plan = draw_plan(data, names, n_trials=(2, 2), **kw)
@@ -195,7 +195,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
     """Run the explicit ``cases`` (``metaworld_cases`` on the metaworld backend), then
     ``example`` under hypothesis (if given) for ``target``; skip if the target was never
     checked."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     try:
         _run_all(config, target, example, cases, metaworld_cases)
     except CannotBuild as exc:
@@ -207,7 +207,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
 
 def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None] | None,
              cases: list[tuple[str, Case]], metaworld_cases: list[tuple[str, Case]]) -> None:
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     tally = CheckTally(target)
     for name, case in cases if config.backend == "scripted" else metaworld_cases:
         with seeded_globals():
@@ -231,9 +231,9 @@ def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
 def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
              tally: CheckTally) -> None:
     """``example`` under hypothesis, derandomized per requirement."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def prop(data: st.DataObject) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         tally.examples += 1
         example(data, tally)
 
@@ -257,7 +257,7 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
 
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
     is what the target allows (KMW-EPL-2), so it counts as a check that passed."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     try:
         session = Session(config.candidate, bench, plan, config.keys, target, obs_dim,
                           impl=config.impl)
@@ -295,12 +295,12 @@ def _class_cases(config: Any, target: str, after: Callable[[Session], None] | No
 def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
                  plan_kwargs: dict | None = None) -> None:
     """The model-based property: run drawn trials and compare every call with the model."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     spec_kwargs = spec_kwargs or {}
     plan_kwargs = plan_kwargs or {}
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         bench, names, dim = draw_benchmark(data, config, **spec_kwargs)
         kw = dict(plan_kwargs)
         if config.backend == "metaworld":
@@ -314,9 +314,9 @@ def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
 
 def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
     """KMW-EPL-2: max_episode_length above the env's own limit runs that long or is rejected."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         if config.backend == "metaworld":
             bench, names, dim = draw_benchmark(data, config, benchmarks=("reach-v3",))
             limit = min(c.max_path_length for c in bench.train_classes.values())
@@ -336,9 +336,9 @@ def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
 def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int], None]) -> None:
     """Build a candidate on a drawn benchmark and run ``check(candidate, env, D)`` on it, where
     ``env`` is an instance of one of the split's classes built for comparison."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         bench, names, dim = draw_benchmark(data, config)
         split = draw(data, st.sampled_from(["train", "test"]), "split")
         k = draw(data, st.integers(1, 3), "k_episodes")
@@ -424,7 +424,7 @@ def check_draws(session: Session, seed: int | None, tally: CheckTally | None = N
     (``session.fail`` otherwise). Runs of tasks outside the split are KMW-TSK-1's finding: a
     class that had any is not judged on its variety. A blocking finding raises
     :class:`Blocked`."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     plan = session.plan
     classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
     per_class: dict[str, int] = {name: 0 for name in classes}
@@ -470,9 +470,9 @@ def check_draws(session: Session, seed: int | None, tally: CheckTally | None = N
 def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
     """KMW-TSK-2: over many resets every class of the split runs, and every class with more
     than one task runs more than one of them (:func:`resets_needed` resets, the first seeded)."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def run(bench: Any, plan: TrialPlan, seed: int, dim: int, tally: CheckTally) -> bool:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         try:
             session = Session(config.candidate, bench, plan, config.keys, target, dim,
                               impl=config.impl)
@@ -486,7 +486,7 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         many = draw(data, st.sampled_from((False,) * 4 + (True,)), "many classes")
         bench, names, dim = draw_benchmark(data, config, min_train_classes=2,
                                            max_train_classes=13 if many else 3)
@@ -561,10 +561,10 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
     history, so both candidates' envs behave alike whatever the candidates did before. The
     history's trials are complete: a reset in the middle of a trial is KMW-ATT-4's business.
     """
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     def run(make: Callable[[], Any], plan: TrialPlan, history: list[int | None], seed: int,
             dim: int, tally: CheckTally) -> bool:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         try:
             rec = Recording(config.impl, getattr(config.keys, "name", None))
             fresh = Session(config.candidate, make(), plan, config.keys, target, dim,
@@ -592,7 +592,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
         return True
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         if config.backend == "metaworld":
             bench, names, dim = draw_benchmark(data, config)
             make: Callable[[], Any] = lambda: bench  # noqa: E731 - the classes are shared
@@ -627,7 +627,7 @@ def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
 
 def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
     a.recording.add(None, "=", (a.sid, b.sid))
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     ta, tb = _task_identity(a.model.task), _task_identity(b.model.task)
     if ta != tb:
         b.fail(f"same seed, different task at {when}: a fresh candidate and one that ran "
@@ -642,7 +642,7 @@ def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
 def step_after_end(session: Session, target: str = "KMW-ATT-5", action: Any = None) -> None:
     """KMW-ATT-5 on ``session`` once its trial is over: ``step(action)`` (the plan's first
     action by default) must raise without stepping the underlying env."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     if not session.model.trial_over:
         return
     action = session.plan.action(0) if action is None else action
@@ -663,11 +663,11 @@ def step_after_end(session: Session, target: str = "KMW-ATT-5", action: Any = No
 
 def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
     """KMW-ATT-5: step() after the trial's end raises, without stepping the underlying env."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     after = functools.partial(step_after_end, target=target)
 
     def example(data: st.DataObject, tally: CheckTally) -> None:
-        __tracebackhide__ = True
+        __tracebackhide__ = hide_frame
         bench, names, dim = draw_benchmark(data, config)
         plan = draw_plan(data, names, max_k=2, max_len=st.integers(1, 3), n_trials=(1, 1))
         _drive(config, target, tally, bench, plan, dim, after=after)
@@ -678,7 +678,7 @@ def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
 def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argument: str,
                         want_value_error: bool) -> None:
     """KMW-IFC-3/4: bad constructor arguments raise (a ValueError naming the argument)."""
-    __tracebackhide__ = True
+    __tracebackhide__ = hide_frame
     if config.backend == "metaworld":
         bench = metaworld_benchmark("reach-v3")
     else:

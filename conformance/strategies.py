@@ -134,9 +134,9 @@ def trial_plans(
 
     Draws are flat (no hypothesis lists or dicts, which cost milliseconds each here): a count,
     then one draw per element. About one plan in twenty is *large*: k up to :data:`LARGE_K`,
-    or (when ``max_len`` is not given) one trial of k=1 and L up to :data:`LARGE_L`, so
-    size-dependent bugs show. The first trial's seed is never ``None`` (a candidate's unseeded
-    draws cannot change what is checked); later ones may be.
+    or (when ``max_len`` is not given) the fewest trials ``n_trials`` allows, of k=1 and L up
+    to :data:`LARGE_L`, so size-dependent bugs show. The first trial's seed is never ``None``
+    (a candidate's unseeded draws cannot change what is checked); later ones may be.
     """
     size = draw_(st.sampled_from(("usual",) * 19 + ("large",)))
     large_len = size == "large" and max_len is None and draw_(st.booleans())
@@ -147,7 +147,7 @@ def trial_plans(
         k = draw_(st.integers(1, max_k) if size == "usual" else st.integers(1, LARGE_K))
         length = draw_(max_len if max_len is not None else st.integers(1, 8))
     chosen_split = split or draw_(st.sampled_from(["train", "test"]))
-    n = 1 if large_len else draw_(st.integers(*n_trials))
+    n = n_trials[0] if large_len else draw_(st.integers(*n_trials))
     trial_seeds: list[int | None] = [draw_(st.integers(0, 2**16))]
     for _ in range(n - 1):
         seed = draw_(st.integers(-1, 2**16))

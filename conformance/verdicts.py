@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,7 +197,28 @@ def _why(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, pytest.fail.Exception):
         return str(exc.msg)  # pytest.fail(msg), e.g. --kmw-timeout
+    origin = _suite_origin(exc)
+    if origin:
+        return (f"the suite itself raised {type(exc).__name__} at {origin}, naming no "
+                f"requirement: probably a bug in kmw's conformance suite, not in the candidate "
+                f"(please report it with this output)")
     return f"the test raised {type(exc).__name__}"
+
+
+_SUITE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _suite_origin(exc: BaseException) -> str | None:
+    """``file:line`` where ``exc`` was raised, when that is this package's own code."""
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = str(Path(tb.tb_frame.f_code.co_filename).resolve())
+    if not filename.startswith(_SUITE_DIR + "/"):
+        return None
+    return f"conformance/{filename[len(_SUITE_DIR) + 1:]}:{tb.tb_lineno}"
 
 
 def decide_failure(

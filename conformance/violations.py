@@ -70,3 +70,12 @@ class ContractViolation(AssertionError):
             lines.append(REPRODUCE_HEADING)
             lines.extend("    " + line for line in repro)
         return "\n".join(lines)
+
+
+def hide_frame(excinfo: Any) -> bool:
+    """A suite frame's ``__tracebackhide__``: hidden when a contract violation passes through.
+
+    A violation is about the candidate, so the suite's own frames are noise; any other
+    exception may be a bug in the suite, and then the frame that raised it must show.
+    """
+    return excinfo is not None and excinfo.errisinstance(ContractViolation)

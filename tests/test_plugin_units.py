@@ -16,6 +16,7 @@ import pytest
 
 from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme, KeySchemeError, resolve_key_scheme
 from conformance.loader import IMPL_FORM, LoadError, load_candidate, resolve_dotted
+from conformance.plan import TrialPlan
 from conformance.profiles import CI, DEV, database_dir, default_profile, register_profiles
 from conformance.report import Aggregator, build_report, decode, encode, write_json_atomic
 from conformance.spec import (
@@ -28,7 +29,7 @@ from conformance.spec import (
 )
 from conformance.timeouts import KmwTimeout, time_limit
 from conformance.verdicts import Verdict, decide_failure
-from conformance.violations import ContractViolation
+from conformance.violations import ContractViolation, hide_frame
 from conformance.xfail import XfailFileError, parse_xfail_text
 
 HEADER = "| ID | level | requirement | enforced by |\n|---|---|---|---|\n"
@@ -302,6 +303,37 @@ def test_other_exceptions_and_unmarked_violations_fail_every_mark() -> None:
             "KMW-ATT-1": "fail",
             "KMW-ATT-2": "fail",
         }
+
+
+def test_an_error_raised_by_the_suites_own_code_is_named_as_the_suites() -> None:
+    empty_plan = TrialPlan("train", 1, 1, [0], [])
+    try:
+        empty_plan.action(0)  # conformance/plan.py divides by len(actions)
+    except ZeroDivisionError as exc:
+        suite_error = exc
+    d = decide_failure(["KMW-ATT-1"], suite_error, SPEC, {}, False, "tb")
+    (verdict,) = d.verdicts
+    assert verdict.outcome == "fail"
+    assert "the suite itself raised ZeroDivisionError at conformance/plan.py:" in verdict.reason
+    assert "not in the candidate" in verdict.reason
+
+    def candidate_code() -> None:
+        raise ZeroDivisionError
+    try:
+        candidate_code()
+    except ZeroDivisionError as exc:
+        candidate_error = exc
+    d = decide_failure(["KMW-ATT-1"], candidate_error, SPEC, {}, False, "tb")
+    assert d.verdicts[0].reason == "the test raised ZeroDivisionError"
+
+
+def test_suite_frames_hide_only_while_a_violation_passes_through() -> None:
+    with pytest.raises(ContractViolation) as violation:
+        raise _cv("KMW-ATT-1")
+    with pytest.raises(IndexError) as suite_bug:
+        [][0]  # noqa: B018 - the error is the point
+    assert hide_frame(violation)
+    assert not hide_frame(suite_bug)
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is a 3.11 builtin")

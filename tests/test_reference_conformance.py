@@ -20,10 +20,10 @@ from conformance.spec import load_spec
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+def run_suite(tmp_path: Path, *args: str, profile: str = "kmw-ci") -> tuple[int, dict, str]:
     report = tmp_path / "report.json"
     cmd = [sys.executable, "-m", "pytest", "--kmw-impl=kmw.KEpisodeMetaworld",
-           "-p", "no:cacheprovider", "--hypothesis-profile=kmw-ci", f"--kmw-report={report}",
+           "-p", "no:cacheprovider", f"--hypothesis-profile={profile}", f"--kmw-report={report}",
            "-q", *args]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -38,6 +38,15 @@ def test_reference_passes_every_requirement_on_the_scripted_benchmark(tmp_path):
     outcomes = {rid: r["outcome"] for rid, r in report["requirements"].items()}
     assert set(outcomes) == set(load_spec())
     assert set(outcomes.values()) == {"pass"}, outcomes
+
+
+@pytest.mark.slow
+def test_reference_passes_every_requirement_under_the_thorough_profile(tmp_path):
+    """500 examples per property reach the generators' rare branches (large plans, 500-step
+    limits), where a bug in the suite itself would fail a correct wrapper."""
+    code, report, out = run_suite(tmp_path, "-n", "2", profile="kmw-thorough")
+    assert code == 0, out[-4000:]
+    assert {r["outcome"] for r in report["requirements"].values()} == {"pass"}
 
 
 METAWORLD_SUBSET = ("att_1 or att_2 or sr_2 or sr_4 or epl_2 or tsk_1 or log_1 or obs_3 "
