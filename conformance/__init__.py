@@ -22,23 +22,23 @@ __all__ = [
 ]
 
 _EXPORTS = {
-    "ContractViolation": "conformance.violations",
-    "KeyScheme": "conformance.keys",
-    "resolve_key_scheme": "conformance.keys",
-    "Requirement": "conformance.spec",
-    "load_spec": "conformance.spec",
-    "SuiteConfig": "conformance.config",
+    "ContractViolation": "conformance.engine.violations",
+    "KeyScheme": "conformance.engine.keys",
+    "resolve_key_scheme": "conformance.engine.keys",
+    "Requirement": "conformance.engine.spec",
+    "load_spec": "conformance.engine.spec",
+    "SuiteConfig": "conformance.front.config",
 }
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that pytest loading the plugin entry point imports only what it needs.
     if name == "CONTRACT_VERSION":  # the version SPEC.md states
-        from conformance.spec import contract_version
+        from conformance.engine.spec import contract_version
 
         return contract_version()
     if name == "__version__":  # the ``kmw`` distribution's (conformance ships in it)
-        from conformance.report import plugin_version
+        from conformance.front.report import plugin_version
 
         return plugin_version()
     if name in _EXPORTS:

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``tests.*`` and ``conformance`` importable
     sys.path.insert(0, str(ROOT))
 
-from conformance.spec import load_spec  # noqa: E402
+from conformance.engine.spec import load_spec  # noqa: E402
 
 #: Set in the environment of every suite subprocess, so tests/test_mutants.py never recurses.
 INNER_RUN_ENV = "KMW_KILL_MATRIX_INNER"

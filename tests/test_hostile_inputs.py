@@ -22,7 +22,7 @@ import pytest
 # Imported here, not first inside a pytester in-process run: pytester restores sys.modules after
 # each run, so hypothesis (which the plugin imports with --kmw-impl) would be re-imported by every
 # case (about 2 s each) instead of once.
-import conformance.profiles  # noqa: F401
+import conformance.front.profiles  # noqa: F401
 from kmw._files import OutputPathError, check_writable, write_json, write_text_atomic
 
 pytest_plugins = "pytester"
@@ -163,7 +163,7 @@ NOT_CALLABLE = 3
 """
 
 KEYS = """
-from conformance.keys import KMW_KEYS
+from conformance.engine.keys import KMW_KEYS
 
 class Base:
     name = "mine"; prefix = "P"; total_successes = None; success_rate = None
@@ -571,7 +571,7 @@ class IntKey(kmw.KEpisodeMetaworld):
 
 
 def test_key_schemes_match_any_key_totally() -> None:
-    from conformance.keys import AMAGO_KEYS, KMW_KEYS, resolve_key_scheme
+    from conformance.engine.keys import AMAGO_KEYS, KMW_KEYS, resolve_key_scheme
 
     for scheme in (KMW_KEYS, AMAGO_KEYS):
         for key in (3, None, 2.5, ("a", 1), b"AMAGO_LOG_METRIC Total Successes"):

@@ -24,7 +24,7 @@ import os
 import numpy as np
 import pytest
 
-from conformance.scripted import AttemptScript, ScriptedBenchmark, simple_spec
+from conformance.engine.scripted import AttemptScript, ScriptedBenchmark, simple_spec
 from kmw import KEpisodeMetaworld
 from tests import kill_matrix as km
 from tests.mutants._base import HookedReference
@@ -268,8 +268,8 @@ def test_docs_amago_table_matches_amago_style() -> None:
 def test_amago_key_scheme_not_checked_reasons_name_their_cause() -> None:
     """Under the amago scheme LOG-2 is not checked for want of a key, and LOG-3 after its total
     was checked: the reasons name the missing key and hold no example counts."""
-    from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme
-    from conformance.model import unkeyed_reason
+    from conformance.engine.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme
+    from conformance.engine.model import unkeyed_reason
 
     tally = "not checked: KMW-LOG-3 could not be checked in any of 7 example(s)"
     assert AMAGO_KEYS.total_successes == "AMAGO_LOG_METRIC Total Successes"

@@ -190,7 +190,7 @@ def test_profile(kmw_config):
             [],
             "kmw-dev",
             20,
-            "none",  # derandomized profiles: no example database (conformance/profiles.py)
+            "none",  # derandomized profiles: no example database (conformance/front/profiles.py)
             "backend=scripted env_api=gymnasium keys=kmw strict=0",
         ),
         (
@@ -203,7 +203,7 @@ def test_profile(kmw_config):
             ],
             "kmw-thorough",
             500,
-            "none",  # derandomized profiles: no example database (conformance/profiles.py)
+            "none",  # derandomized profiles: no example database (conformance/front/profiles.py)
             "backend=metaworld env_api=gymnasium keys=amago strict=1",
         ),
         (
@@ -211,7 +211,7 @@ def test_profile(kmw_config):
             ["--kmw-env-api=gym"],
             "kmw-dev",
             20,
-            "none",  # derandomized profiles: no example database (conformance/profiles.py)
+            "none",  # derandomized profiles: no example database (conformance/front/profiles.py)
             "backend=scripted env_api=gym keys=kmw strict=0",
         ),
     ],
@@ -265,8 +265,8 @@ def test_profile_loaded():
 def test_missing_suite_directory_is_usage_error(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import conformance.plugin
+    import conformance.front.plugin
 
-    monkeypatch.setattr(conformance.plugin, "SUITE_DIR", project.path / "no-suite-here")
+    monkeypatch.setattr(conformance.front.plugin, "SUITE_DIR", project.path / "no-suite-here")
     message = _usage_error(project.runpytest_inprocess("--kmw-impl=cands.Good"))
     assert "the conformance suite is not installed" in message

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import faults, timeouts
+from conformance.front import faults, timeouts
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 2  # --kmw-timeout for the hanging candidates: hard stop 5 s later

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance.spec import contract_version as spec_version
-from conformance.spec import load_spec
+from conformance.engine.spec import contract_version as spec_version
+from conformance.engine.spec import load_spec
 
 pytest_plugins = "pytester"
 
@@ -34,7 +34,7 @@ class Hangs:
 MINI_SUITE = """
 import pytest
 from hypothesis import given, strategies as st
-from conformance.violations import ContractViolation
+from conformance.engine.violations import ContractViolation
 
 req = pytest.mark.kmw_requirement
 

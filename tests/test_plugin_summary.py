@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.harness import Blocked, CheckTally, Rejected
-from conformance.model import Finding
-from conformance.report import Aggregator, markdown, md_cell
-from conformance.spec import load_spec
-from conformance.verdicts import Verdict
+from conformance.engine.harness import Blocked, CheckTally, Rejected
+from conformance.engine.model import Finding
+from conformance.engine.spec import load_spec
+from conformance.front.report import Aggregator, markdown, md_cell
+from conformance.front.verdicts import Verdict
 from kmw._files import append_text
 
 pytest_plugins = "pytester"

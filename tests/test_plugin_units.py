@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme, KeySchemeError, resolve_key_scheme
-from conformance.loader import IMPL_FORM, LoadError, load_candidate, resolve_dotted
-from conformance.plan import TrialPlan
-from conformance.profiles import CI, DEV, database_dir, default_profile, register_profiles
-from conformance.report import Aggregator, build_report, decode, encode, write_json_atomic
-from conformance.spec import (
+from conformance.engine.keys import AMAGO_KEYS, KMW_KEYS, KeyScheme, KeySchemeError, resolve_key_scheme
+from conformance.engine.loader import IMPL_FORM, LoadError, load_candidate, resolve_dotted
+from conformance.engine.plan import TrialPlan
+from conformance.engine.spec import (
     SPEC_PATH,
     SpecError,
     contract_version,
@@ -27,10 +25,12 @@ from conformance.spec import (
     parse_contract_version,
     parse_spec,
 )
-from conformance.timeouts import KmwTimeout, time_limit
-from conformance.verdicts import Verdict, decide_failure
-from conformance.violations import ContractViolation, hide_frame
-from conformance.xfail import XfailFileError, parse_xfail_text
+from conformance.engine.violations import ContractViolation, hide_frame
+from conformance.front.profiles import CI, DEV, database_dir, default_profile, register_profiles
+from conformance.front.report import Aggregator, build_report, decode, encode, write_json_atomic
+from conformance.front.timeouts import KmwTimeout, time_limit
+from conformance.front.verdicts import Verdict, decide_failure
+from conformance.front.xfail import XfailFileError, parse_xfail_text
 
 HEADER = "| ID | level | requirement | enforced by |\n|---|---|---|---|\n"
 
@@ -221,7 +221,7 @@ def test_resolve_key_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve_key_scheme("kmw") is KMW_KEYS
     assert resolve_key_scheme("amago") is AMAGO_KEYS
     (tmp_path / "kmw_keys_mod.py").write_text(
-        "from conformance.keys import KeyScheme\n"
+        "from conformance.engine.keys import KeyScheme\n"
         "MINE = KeyScheme(name='mine', success_template='{P}/succ/{i}')\n"
         "class Duck:\n"
         "    name = 'duck'; prefix = 'P'; total_successes = None; success_rate = None\n"
@@ -308,13 +308,13 @@ def test_other_exceptions_and_unmarked_violations_fail_every_mark() -> None:
 def test_an_error_raised_by_the_suites_own_code_is_named_as_the_suites() -> None:
     empty_plan = TrialPlan("train", 1, 1, [0], [])
     try:
-        empty_plan.action(0)  # conformance/plan.py divides by len(actions)
+        empty_plan.action(0)  # conformance/engine/plan.py divides by len(actions)
     except ZeroDivisionError as exc:
         suite_error = exc
     d = decide_failure(["KMW-ATT-1"], suite_error, SPEC, {}, False, "tb")
     (verdict,) = d.verdicts
     assert verdict.outcome == "fail"
-    assert "the suite itself raised ZeroDivisionError at conformance/plan.py:" in verdict.reason
+    assert "the suite itself raised ZeroDivisionError at conformance/engine/plan.py:" in verdict.reason
     assert "not in the candidate" in verdict.reason
 
     def candidate_code() -> None:

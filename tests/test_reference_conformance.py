@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import load_spec
+from conformance.engine.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

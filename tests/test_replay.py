@@ -1,4 +1,4 @@
-"""Reproductions outside pytest (conformance.replay): from a report, in a fresh interpreter.
+"""Reproductions outside pytest (conformance.engine.replay and the conformance.replay command).
 
 Each case runs the suite on a mutant as a subprocess with ``--kmw-report`` (only the property
 that catches it), takes the stored reproduction with ``python -m conformance.replay REPORT ID``
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.replay import _fold, encode, parse, reproductions, spec_source
-from conformance.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec, simple_spec
+from conformance.engine.replay import _fold, encode, parse, spec_source
+from conformance.engine.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec, simple_spec
+from conformance.replay import reproductions
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -57,8 +58,8 @@ def _reproduce(report: Path, req_id: str, tmp_path: Path) -> str:
                          capture_output=True, text=True, timeout=300)
     assert ran.returncode != 0
     last = ran.stderr.strip().splitlines()
-    violation = next(line for line in last if line.startswith("conformance.violations."))
-    assert violation.startswith(f"conformance.violations.ContractViolation: [{req_id}]"), \
+    violation = next(line for line in last if line.startswith("conformance.engine.violations."))
+    assert violation.startswith(f"conformance.engine.violations.ContractViolation: [{req_id}]"), \
         ran.stderr[-3000:]
     return snippet
 

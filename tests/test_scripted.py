@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.scripted import (
+from conformance.engine.scripted import (
     INFO_ENTRIES,
     OBS_BOUND,
     OBS_DIM,
@@ -21,7 +21,7 @@ from conformance.scripted import (
     decode_task,
     simple_spec,
 )
-from conformance.strategies import benchmark_specs, decode_script, decode_scripts
+from conformance.engine.strategies import benchmark_specs, decode_script, decode_scripts
 
 ACTION = np.zeros(4, dtype=np.float32)
 
@@ -291,7 +291,7 @@ def test_single_task_specs_hold_one_task_per_split(spec):
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 17**4 - 1))
 def test_actions_are_exact_and_in_bounds(code):
-    from conformance.strategies import _action
+    from conformance.engine.strategies import _action
 
     a = _action(code)
     assert a.dtype == np.float32 and a.shape == (4,)

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.harness import (
+from conformance.engine.harness import (
     Blocked,
     CannotBuild,
     CheckTally,
@@ -32,9 +32,9 @@ from conformance.harness import (
     Rejected,
     Session,
 )
-from conformance.properties import draw_single_task_benchmarks
-from conformance.strategies import actions, draw_plan
-from conformance.violations import ContractViolation
+from conformance.engine.properties import draw_single_task_benchmarks
+from conformance.engine.strategies import actions, draw_plan
+from conformance.engine.violations import ContractViolation
 
 TARGET = "KMW-ATT-4"
 #: The seed of a reset the machine draws unseeded where the candidate's draws must be fixed.

@@ -1,6 +1,7 @@
 """The conformance suite: one property per requirement of ``conformance/SPEC.md``.
 
-Each test is marked with the requirement it enforces and fails only on a violation of it;
+Each test is marked with the requirement it enforces (the ``kmw_target`` fixture reads the ID
+from the mark, so each test names it once) and fails only on a violation of it;
 violations of other requirements stop an example (each has its own test) or are ignored.
 """
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from conformance import properties as P
-from conformance.violations import ContractViolation
+from conformance.engine import properties as P
+from conformance.engine.violations import ContractViolation
 
 req = pytest.mark.kmw_requirement
 
@@ -20,19 +21,19 @@ req = pytest.mark.kmw_requirement
 # -- Interface ---------------------------------------------------------------------------------
 
 @req("KMW-IFC-1")
-def test_ifc_1_gymnasium_signatures(kmw_config):
-    P.check_trials(kmw_config, "KMW-IFC-1")
+def test_ifc_1_gymnasium_signatures(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-IFC-2")
-def test_ifc_2_action_space(kmw_config):
+def test_ifc_2_action_space(kmw_config, kmw_target):
     def check(candidate, env, dim):
         if getattr(candidate, "action_space", None) != env.action_space:
-            raise ContractViolation("KMW-IFC-2", "action_space differs from the env's",
+            raise ContractViolation(kmw_target, "action_space differs from the env's",
                                     expected=env.action_space,
                                     got=getattr(candidate, "action_space", None))
 
-    P.check_constructed(kmw_config, "KMW-IFC-2", check)
+    P.check_constructed(kmw_config, kmw_target, check)
 
 
 BAD_ARGUMENTS = [
@@ -52,160 +53,160 @@ BAD_IDS = [f"{arg}={next(iter(kw.values()))!r}" for kw, arg in BAD_ARGUMENTS]
 
 @req("KMW-IFC-3")
 @pytest.mark.parametrize(("kwargs", "argument"), BAD_ARGUMENTS, ids=BAD_IDS)
-def test_ifc_3_bad_arguments_raise(kmw_config, kwargs, argument):
-    P.check_bad_arguments(kmw_config, "KMW-IFC-3", kwargs, argument, want_value_error=False)
+def test_ifc_3_bad_arguments_raise(kmw_config, kmw_target, kwargs, argument):
+    P.check_bad_arguments(kmw_config, kmw_target, kwargs, argument, want_value_error=False)
 
 
 @req("KMW-IFC-4")
 @pytest.mark.parametrize(("kwargs", "argument"), BAD_ARGUMENTS, ids=BAD_IDS)
-def test_ifc_4_bad_arguments_value_error(kmw_config, kwargs, argument):
-    P.check_bad_arguments(kmw_config, "KMW-IFC-4", kwargs, argument, want_value_error=True)
+def test_ifc_4_bad_arguments_value_error(kmw_config, kmw_target, kwargs, argument):
+    P.check_bad_arguments(kmw_config, kmw_target, kwargs, argument, want_value_error=True)
 
 
 @req("KMW-IFC-5")
-def test_ifc_5_task_name(kmw_config):
-    P.check_trials(kmw_config, "KMW-IFC-5")
+def test_ifc_5_task_name(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 # -- Observations --------------------------------------------------------------------------------
 
 @req("KMW-OBS-1")
-def test_obs_1_observation_space(kmw_config):
+def test_obs_1_observation_space(kmw_config, kmw_target):
     def check(candidate, env, dim):
         space = getattr(candidate, "observation_space", None)
         ok = (isinstance(space, gym.spaces.Box) and space.shape == (dim + 1,)
               and space.dtype == np.float32)
         if not ok:
-            raise ContractViolation("KMW-OBS-1", "observation_space must be a float32 Box of "
+            raise ContractViolation(kmw_target, "observation_space must be a float32 Box of "
                                     "shape (D + 1,)", expected=f"Box(shape=({dim + 1},), float32)",
                                     got=space)
 
-    P.check_constructed(kmw_config, "KMW-OBS-1", check)
+    P.check_constructed(kmw_config, kmw_target, check)
 
 
 @req("KMW-OBS-2")
-def test_obs_2_observations_in_space(kmw_config):
-    P.check_trials(kmw_config, "KMW-OBS-2")
+def test_obs_2_observations_in_space(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-OBS-3")
-def test_obs_3_observation_values(kmw_config):
-    P.check_trials(kmw_config, "KMW-OBS-3")
+def test_obs_3_observation_values(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-OBS-4")
-def test_obs_4_observations_not_aliased(kmw_config):
-    P.check_trials(kmw_config, "KMW-OBS-4", plan_kwargs={"n_trials": (2, 3)})
+def test_obs_4_observations_not_aliased(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"n_trials": (2, 3)})
 
 
 # -- Attempt counting ----------------------------------------------------------------------------
 
 @req("KMW-ATT-1")
-def test_att_1_attempt_boundaries(kmw_config):
-    P.check_trials(kmw_config, "KMW-ATT-1")
+def test_att_1_attempt_boundaries(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-ATT-2")
-def test_att_2_done_flag(kmw_config):
-    P.check_trials(kmw_config, "KMW-ATT-2")
+def test_att_2_done_flag(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-ATT-3")
-def test_att_3_trial_length(kmw_config):
-    P.check_trials(kmw_config, "KMW-ATT-3", spec_kwargs={"env_ends": False})
+def test_att_3_trial_length(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, spec_kwargs={"env_ends": False})
 
 
 @req("KMW-ATT-4")
-def test_att_4_reset_mid_trial(kmw_config):
-    P.check_reset_mid_trial(kmw_config)
+def test_att_4_reset_mid_trial(kmw_config, kmw_target):
+    P.check_reset_mid_trial(kmw_config, kmw_target)
 
 
 @req("KMW-ATT-5")
-def test_att_5_step_after_end_raises(kmw_config):
-    P.check_step_after_end(kmw_config)
+def test_att_5_step_after_end_raises(kmw_config, kmw_target):
+    P.check_step_after_end(kmw_config, kmw_target)
 
 
 # -- Soft resets ---------------------------------------------------------------------------------
 
 @req("KMW-SR-1")
-def test_sr_1_flag(kmw_config):
-    P.check_trials(kmw_config, "KMW-SR-1")
+def test_sr_1_flag(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-SR-2")
-def test_sr_2_reset_observation(kmw_config):
-    P.check_trials(kmw_config, "KMW-SR-2", plan_kwargs={"max_k": 4})
+def test_sr_2_reset_observation(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"max_k": 4})
 
 
 @req("KMW-SR-3")
-def test_sr_3_final_observation(kmw_config):
-    P.check_trials(kmw_config, "KMW-SR-3")
+def test_sr_3_final_observation(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-SR-4")
-def test_sr_4_soft_reset_keeps_task(kmw_config):
-    P.check_trials(kmw_config, "KMW-SR-4", plan_kwargs={"max_k": 4})
+def test_sr_4_soft_reset_keeps_task(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"max_k": 4})
 
 
 # -- Episode length ------------------------------------------------------------------------------
 
 @req("KMW-EPL-1")
-def test_epl_1_attempt_length_bound(kmw_config):
-    P.check_trials(kmw_config, "KMW-EPL-1", spec_kwargs={"env_ends": False})
+def test_epl_1_attempt_length_bound(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, spec_kwargs={"env_ends": False})
 
 
 @req("KMW-EPL-2")
-def test_epl_2_long_attempts(kmw_config):
-    P.check_long_attempts(kmw_config)
+def test_epl_2_long_attempts(kmw_config, kmw_target):
+    P.check_long_attempts(kmw_config, kmw_target)
 
 
 # -- Tasks ---------------------------------------------------------------------------------------
 
 @req("KMW-TSK-1")
-def test_tsk_1_split_isolation(kmw_config):
-    P.check_trials(kmw_config, "KMW-TSK-1", plan_kwargs={"n_trials": (2, 4), "max_k": 2,
+def test_tsk_1_split_isolation(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"n_trials": (2, 4), "max_k": 2,
                                                         "max_len": st.integers(1, 3)})
 
 
 @req("KMW-TSK-2")
-def test_tsk_2_every_class_drawn(kmw_config):
-    P.check_every_class_drawn(kmw_config)
+def test_tsk_2_every_class_drawn(kmw_config, kmw_target):
+    P.check_every_class_drawn(kmw_config, kmw_target)
 
 
 @req("KMW-TSK-3")
-def test_tsk_3_seeded_reset_reproducible(kmw_config):
-    P.check_seeded_reproducible(kmw_config)
+def test_tsk_3_seeded_reset_reproducible(kmw_config, kmw_target):
+    P.check_seeded_reproducible(kmw_config, kmw_target)
 
 
 # -- Logging -------------------------------------------------------------------------------------
 
 @req("KMW-LOG-1")
-def test_log_1_attempt_success(kmw_config):
-    P.check_trials(kmw_config, "KMW-LOG-1", plan_kwargs={"max_k": 4})
+def test_log_1_attempt_success(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"max_k": 4})
 
 
 @req("KMW-LOG-2")
-def test_log_2_attempt_return(kmw_config):
-    P.check_trials(kmw_config, "KMW-LOG-2")
+def test_log_2_attempt_return(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-LOG-3")
-def test_log_3_trial_totals(kmw_config):
-    P.check_trials(kmw_config, "KMW-LOG-3")
+def test_log_3_trial_totals(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)
 
 
 @req("KMW-LOG-4")
-def test_log_4_keys_once(kmw_config):
-    P.check_trials(kmw_config, "KMW-LOG-4", plan_kwargs={"n_trials": (2, 3)})
+def test_log_4_keys_once(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"n_trials": (2, 3)})
 
 
 @req("KMW-LOG-5")
-def test_log_5_infos_not_aliased(kmw_config):
-    P.check_trials(kmw_config, "KMW-LOG-5", plan_kwargs={"n_trials": (2, 3)})
+def test_log_5_infos_not_aliased(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target, plan_kwargs={"n_trials": (2, 3)})
 
 
 # -- Rewards -------------------------------------------------------------------------------------
 
 @req("KMW-REW-1")
-def test_rew_1_reward_scales(kmw_config):
-    P.check_trials(kmw_config, "KMW-REW-1")
+def test_rew_1_reward_scales(kmw_config, kmw_target):
+    P.check_trials(kmw_config, kmw_target)

@@ -3,20 +3,23 @@
 These tests look at the suite itself, not at the candidate: they fail when an ID of SPEC.md has
 no collected test marked ``kmw_requirement`` with it, when a name in SPEC's "enforced by" column
 is not a test function or class defined in ``conformance/suite/``, when a named test does not
-carry the requirement's mark, or when a mark names an ID that SPEC.md does not have.
+carry the requirement's mark, when a mark names an ID that SPEC.md does not have, or when the
+engine can file a finding under an ID that SPEC.md does not have.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
-from conformance.plugin import collected_items, requirement_ids
-from conformance.spec import Requirement, load_spec
+from conformance.engine.spec import Requirement, load_spec
+from conformance.front.plugin import collected_items, requirement_ids
 
 SUITE_DIR = Path(__file__).resolve().parent
+ENGINE_DIR = SUITE_DIR.parent / "engine"
 
 
 def defined_names(suite_dir: Path = SUITE_DIR) -> set[str]:
@@ -102,3 +105,27 @@ def test_enforcing_tests_carry_the_mark(
             if names & set(req.enforced_by) and rid not in marks:
                 wrong.append(f"{item.nodeid} enforces {rid} per SPEC.md but is not marked with it")
     assert not wrong, "\n".join(wrong)
+
+
+def requirement_literals(package_dir: Path) -> dict[str, list[str]]:
+    """Every string constant shaped like a requirement ID (``KMW-ATT-1``) in the ``.py`` files
+    under ``package_dir``: ID -> ``file:line`` where it appears."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and ID_SHAPE.fullmatch(node.value):
+                found.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
+    return found
+
+
+ID_SHAPE = re.compile(r"KMW-[A-Z]+-\d+")
+
+
+def test_every_id_the_engine_can_report_is_in_spec(spec: dict[str, Requirement]) -> None:
+    """The trusted model, the harness and the properties file findings under IDs written as
+    literals; each must be one of SPEC.md's (a typo would file a violation nowhere)."""
+    literals = requirement_literals(ENGINE_DIR)
+    assert len(literals) >= len(spec) // 2, "the scan found too few IDs to be looking right"
+    unknown = {rid: where for rid, where in literals.items() if rid not in spec}
+    assert not unknown, f"IDs in conformance/engine/ that SPEC.md does not have: {unknown}"

@@ -11,7 +11,7 @@ import os
 from hypothesis import settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from conformance.profiles import CI, DEV, register_profiles
+from conformance.front.profiles import CI, DEV, register_profiles
 
 register_profiles()
 settings.register_profile(

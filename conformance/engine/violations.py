@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 #: The line after which a violation's text shows its reproduction (``python -m
-#: conformance.replay`` finds it there in a report).
+#: conformance.engine.replay`` finds it there in a report).
 REPRODUCE_HEADING = "  reproduce with:"
 #: Longest violation text (with its reproduction) whose trial log is shown whole.
 REPRO_BUDGET = 4000
@@ -17,7 +17,7 @@ class ContractViolation(AssertionError):
     ``expected`` and ``got`` describe what the contract asked for and what came back; ``where``
     locates it in the trial (e.g. ``"trial 0, step 7 (attempt 1, step 3 of it)"``); ``trace`` is
     a short readable log of the trial up to the failure; ``reproduction`` Python that raises
-    the violation again outside pytest (:mod:`conformance.replay`), shown last under
+    the violation again outside pytest (:mod:`conformance.engine.replay`), shown last under
     :data:`REPRODUCE_HEADING`, its lines indented by four spaces.
     """
 
@@ -70,6 +70,14 @@ class ContractViolation(AssertionError):
             lines.append(REPRODUCE_HEADING)
             lines.extend("    " + line for line in repro)
         return "\n".join(lines)
+
+
+class NotChecked(Exception):  # noqa: N818 - an outcome, as pytest's Skipped
+    """A property could not check its requirement on this candidate (the message says why).
+
+    Not a verdict against the candidate: the pytest front shows it as a skipped test and the
+    requirement as ``not-checked`` unless another test checked it.
+    """
 
 
 def hide_frame(excinfo: Any) -> bool:

@@ -2,7 +2,7 @@
 
 :class:`TrialModel` is fed, after each ``reset()`` or ``step()`` of the candidate, what the
 candidate returned and what the spied underlying env did during that call
-(:class:`conformance.spy.Event` s). From the env's events alone it derives what the contract
+(:class:`conformance.engine.spy.Event` s). From the env's events alone it derives what the contract
 says the candidate must have returned, and reports every difference as a :class:`Finding`
 tagged with the requirement ID it breaks. It never looks at the candidate's code or state,
 only at its outputs and the env calls it made.
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance.spy import Event
+from conformance.engine.spy import Event
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,27 @@ class ContractContext:
     split_tasks: list[Any]
     split_classes: dict[str, type]
     reward_scales: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One candidate ``step()`` as the model's step rules see it.
+
+    ``vec``: the observation as a float64 vector (``None`` if it is not one); ``env_step``: the
+    env's step event behind it; ``done``: ``terminated or truncated``; ``flag``: the
+    observation's last entry (``None`` without ``vec``); ``env_end``: the env ended the attempt;
+    ``resets_after``/``tasks_after``: the env resets and task changes after the env's step;
+    ``info``: the candidate's info dict.
+    """
+
+    vec: np.ndarray | None
+    env_step: Event
+    done: bool
+    flag: float | None
+    env_end: bool
+    resets_after: list[Event]
+    tasks_after: list[Event]
+    info: dict
 
 
 @dataclass
@@ -351,15 +372,18 @@ class TrialModel:
 
         if ends and not env_end:
             self._check("KMW-EPL-1")
+        view = StepView(vec, s, done, flag, env_end, resets_after, tasks_after, info)
         if not ends:
-            f += self._mid_attempt(vec, s, done, resets_after, tasks_after, info)
+            f += self._mid_attempt(view)
         elif not final_attempt:
-            f += self._attempt_boundary(vec, s, done, flag, env_end, resets_after, tasks_after, info)
+            f += self._attempt_boundary(view)
         else:
-            f += self._final_step(vec, s, done, flag, env_end, resets_after, tasks_after, info)
+            f += self._final_step(view)
         return f
 
-    def _mid_attempt(self, vec, s, done, resets_after, tasks_after, info):
+    def _mid_attempt(self, v: StepView) -> list[Finding]:
+        vec, s, done = v.vec, v.env_step, v.done
+        resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         req = self._check("KMW-ATT-1")
         if resets_after or tasks_after:
@@ -389,7 +413,9 @@ class TrialModel:
         f += self._log_findings(info, {}, {})
         return f
 
-    def _attempt_boundary(self, vec, s, done, flag, env_end, resets_after, tasks_after, info):
+    def _attempt_boundary(self, v: StepView) -> list[Finding]:
+        vec, s, done, flag, env_end = v.vec, v.env_step, v.done, v.flag, v.env_end
+        resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         why = "the env ended it" if env_end else f"it reached max_episode_length={self.ctx.max_len}"
         req = self._check("KMW-ATT-1" if env_end else "KMW-EPL-1")
@@ -432,7 +458,9 @@ class TrialModel:
         self.attempt_return, self.attempt_success = 0.0, False
         return f
 
-    def _final_step(self, vec, s, done, flag, env_end, resets_after, tasks_after, info):
+    def _final_step(self, v: StepView) -> list[Finding]:
+        vec, s, done, flag = v.vec, v.env_step, v.done, v.flag
+        resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         if not done:
             # Whether the candidate goes on with the attempt only shows on a later step; what

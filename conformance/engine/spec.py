@@ -16,7 +16,7 @@ from pathlib import Path
 LEVELS = ("MUST", "SHOULD")
 
 #: The file the suite checks against.
-SPEC_PATH = Path(__file__).with_name("SPEC.md")
+SPEC_PATH = Path(__file__).resolve().parents[1] / "SPEC.md"
 
 _ID_RE = re.compile(r"^KMW-[A-Z]+-[0-9]+$")
 _HEADER = ("id", "level", "requirement", "enforced by")

@@ -1,19 +1,21 @@
 """The property runners the conformance suite is made of.
 
-Each runner takes the suite's :class:`~conformance.config.SuiteConfig` and a target requirement
-ID, drives the candidate through :class:`~conformance.harness.Session` and raises
-:class:`ContractViolation` when the target is broken. It runs, in order:
+Each runner takes the suite's configuration (:class:`~conformance.front.config.SuiteConfig`)
+and a target requirement ID, drives the candidate through
+:class:`~conformance.engine.harness.Session` and raises :class:`ContractViolation` when the
+target is broken. It runs, in order:
 
-1. the **explicit cases**: the schedule classes of :mod:`conformance.coverage` that can expose a
-   violation of the target (scripted backend), the same on every profile;
+1. the **explicit cases**: the schedule classes of :mod:`conformance.engine.coverage` that can
+   expose a violation of the target (scripted backend), the same on every profile;
 2. the **random examples**: benchmarks and trial plans drawn by hypothesis, derandomized per
    requirement (every profile of the suite sets ``derandomize``).
 
 Global ``random`` and ``numpy.random`` are seeded before every case and example (hypothesis
 does so for its examples), and the first reset of every candidate is seeded, so a candidate's
 unseeded draws cannot change the verdict. When no case or example could check the target the
-runner skips with a "not checked" reason. The runners' frames set ``__tracebackhide__``, so a
-failure shows the violation, not the suite's machinery.
+runner raises :class:`NotChecked` with the reason (the pytest front shows a skip). The
+runners' frames hide from tracebacks while a violation passes through, so a failure shows the
+violation, not the suite's machinery; any other error shows where the suite raised it.
 """
 
 from __future__ import annotations
@@ -25,12 +27,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import coverage
-from conformance.harness import (
+from conformance.engine import coverage
+from conformance.engine.harness import (
     Blocked,
     CannotBuild,
     CheckTally,
@@ -40,8 +41,8 @@ from conformance.harness import (
     Session,
     _action_record,
 )
-from conformance.plan import TrialPlan
-from conformance.scripted import (
+from conformance.engine.plan import TrialPlan
+from conformance.engine.scripted import (
     OBS_DIM,
     AttemptScript,
     BenchmarkSpec,
@@ -52,10 +53,10 @@ from conformance.scripted import (
     simple_spec,
     task_label,
 )
-from conformance.spec import load_spec
-from conformance.spy import SpyBenchmark
-from conformance.strategies import benchmark_specs, draw, draw_plan
-from conformance.violations import ContractViolation, hide_frame
+from conformance.engine.spec import load_spec
+from conformance.engine.spy import SpyBenchmark
+from conformance.engine.strategies import benchmark_specs, draw, draw_plan
+from conformance.engine.violations import ContractViolation, NotChecked, hide_frame
 
 #: Real Meta-World benchmarks the ``metaworld`` backend draws from (built once per process).
 METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
@@ -66,14 +67,21 @@ METAWORLD_OBS_DIM = 39
 TSK2_FAILURE_BOUND = 1e-9
 
 
-@functools.cache
-def metaworld_benchmark(name: str) -> Any:
-    """The real Meta-World benchmark ``name`` with seed 0, built (or loaded from kmw's task
-    cache) once per process."""
-    from conformance.replay import remember
-    from kmw.benchmarks import make_benchmark
+_REAL_BENCHMARKS: dict[str, Any] = {}
 
-    return remember(make_benchmark(name, seed=0), name)
+
+def metaworld_benchmark(config: Any, name: str) -> Any:
+    """The real Meta-World benchmark ``name``, made by ``config.real_benchmark(name)`` once per
+    process (the pytest front hands in kmw's ``make_benchmark(name, seed=0)``)."""
+    if name not in _REAL_BENCHMARKS:
+        make = getattr(config, "real_benchmark", None)
+        if make is None:
+            raise ValueError("the metaworld backend needs config.real_benchmark, a function "
+                             "from a benchmark name to a Meta-World benchmark")
+        from conformance.engine.replay import remember
+
+        _REAL_BENCHMARKS[name] = remember(make(name), name)
+    return _REAL_BENCHMARKS[name]
 
 
 @contextlib.contextmanager
@@ -94,7 +102,7 @@ def draw_benchmark(data: st.DataObject, config: Any, *, benchmarks=METAWORLD_BEN
     """A benchmark for the configured backend: ``(benchmark, class names, D)``."""
     if config.backend == "metaworld":
         name = draw(data, st.sampled_from(benchmarks), "metaworld benchmark")
-        bench = metaworld_benchmark(name)
+        bench = metaworld_benchmark(config, name)
         names = sorted(set(bench.train_classes) | set(bench.test_classes))
         return bench, names, METAWORLD_OBS_DIM
     spec = draw(data, benchmark_specs(api=config.env_api, **spec_kwargs), "scripted benchmark")
@@ -122,16 +130,16 @@ def draw_single_task_benchmarks(data: st.DataObject, config: Any
     """A maker of equal benchmarks whose splits each hold one task with one script, so that
     every candidate built on one runs the same task on the same data: ``(make, names, D)``."""
     if config.backend == "metaworld":
-        from conformance.replay import remember
+        from conformance.engine.replay import remember
 
-        bench = remember(single_task_view(metaworld_benchmark("reach-v3")), "reach-v3", True)
+        bench = remember(single_task_view(metaworld_benchmark(config, "reach-v3")), "reach-v3", True)
         return (lambda: bench), sorted(bench.train_classes), METAWORLD_OBS_DIM
     spec = draw(data, benchmark_specs(api=config.env_api, single_task=True), "scripted benchmark")
     names = sorted({c.name for c in spec.train_classes + spec.test_classes})
     return (lambda: ScriptedBenchmark(spec)), names, OBS_DIM
 
 
-def check_reset_mid_trial(config: Any, target: str = "KMW-ATT-4") -> None:
+def check_reset_mid_trial(config: Any, target: str) -> None:
     """KMW-ATT-4: after a reset() in the middle of a trial the candidate behaves as a fresh one.
 
     Both resets are seeded (the same seed on both candidates), so their draws line up where the
@@ -200,7 +208,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
         _run_all(config, target, example, cases, metaworld_cases)
     except CannotBuild as exc:
         if load_spec()[target].is_should:
-            pytest.skip(f"not checked: {exc}")
+            raise NotChecked(f"not checked: {exc}") from exc
         raise ContractViolation(target, str(exc), expected="a candidate built on valid arguments",
                                 got=exc.error, where=exc.call) from exc
 
@@ -221,11 +229,11 @@ def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
             coverage.EXERCISED.add(target, name)
     if example is not None:
         _explore(config, target, example, tally)
-    from conformance.model import unkeyed_reason  # a key the scheme lacks is said as the cause
+    from conformance.engine.model import unkeyed_reason  # a key the scheme lacks is said as the cause
 
     reason = unkeyed_reason(config.keys, target, tally.not_checked_reason())
     if reason:
-        pytest.skip(reason)
+        raise NotChecked(reason)
 
 
 def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None],
@@ -312,7 +320,7 @@ def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
     _run(config, target, example, _class_cases(config, target))
 
 
-def check_long_attempts(config: Any, target: str = "KMW-EPL-2") -> None:
+def check_long_attempts(config: Any, target: str) -> None:
     """KMW-EPL-2: max_episode_length above the env's own limit runs that long or is rejected."""
     __tracebackhide__ = hide_frame
     def example(data: st.DataObject, tally: CheckTally) -> None:
@@ -366,7 +374,7 @@ def build(config: Any, bench: Any, plan: TrialPlan) -> Any:
 def build_error(config: Any) -> str | None:
     """Why the candidate cannot be built on valid arguments (a small scripted benchmark, or ML1
     on the metaworld backend), or ``None`` when it can."""
-    bench = (metaworld_benchmark("reach-v3") if config.backend == "metaworld"
+    bench = (metaworld_benchmark(config, "reach-v3") if config.backend == "metaworld"
              else ScriptedBenchmark(simple_spec(api=config.env_api)))
     try:
         build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
@@ -467,7 +475,7 @@ def check_draws(session: Session, seed: int | None, tally: CheckTally | None = N
                          got=f"only {only}")
 
 
-def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
+def check_every_class_drawn(config: Any, target: str) -> None:
     """KMW-TSK-2: over many resets every class of the split runs, and every class with more
     than one task runs more than one of them (:func:`resets_needed` resets, the first seeded)."""
     __tracebackhide__ = hide_frame
@@ -505,7 +513,7 @@ def check_every_class_drawn(config: Any, target: str = "KMW-TSK-2") -> None:
 
     def metaworld_case(name: str, split: str) -> Case:
         plan = TrialPlan(split, 1, 1, [None], [np.zeros(4, dtype=np.float32)])
-        return lambda tally: run(metaworld_benchmark(name), plan, 5, METAWORLD_OBS_DIM, tally)
+        return lambda tally: run(metaworld_benchmark(config, name), plan, 5, METAWORLD_OBS_DIM, tally)
 
     # Real Meta-World: ML1's 50 tasks of one class and ML10's test split (5 classes of 50), no
     # random examples (ML10's train split needs 262 resets, minutes for a wrapper that builds
@@ -553,7 +561,7 @@ def _task_identity(task: Any) -> Any:
     return (getattr(task, "env_name", None), _task_key(task) if task is not None else None)
 
 
-def check_seeded_reproducible(config: Any, target: str = "KMW-TSK-3") -> None:
+def check_seeded_reproducible(config: Any, target: str) -> None:
     """KMW-TSK-3: a candidate that ran other trials before ``reset(seed=s)`` does what a fresh
     candidate does after ``reset(seed=s)``, call for call (same task, outputs equal).
 
@@ -639,7 +647,7 @@ def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
                got=f"{repr(rb)[:300]} (after other trials)")
 
 
-def step_after_end(session: Session, target: str = "KMW-ATT-5", action: Any = None) -> None:
+def step_after_end(session: Session, target: str, action: Any = None) -> None:
     """KMW-ATT-5 on ``session`` once its trial is over: ``step(action)`` (the plan's first
     action by default) must raise without stepping the underlying env."""
     __tracebackhide__ = hide_frame
@@ -661,7 +669,7 @@ def step_after_end(session: Session, target: str = "KMW-ATT-5", action: Any = No
                  expected="an error telling the caller to reset()", got="a normal return")
 
 
-def check_step_after_end(config: Any, target: str = "KMW-ATT-5") -> None:
+def check_step_after_end(config: Any, target: str) -> None:
     """KMW-ATT-5: step() after the trial's end raises, without stepping the underlying env."""
     __tracebackhide__ = hide_frame
     after = functools.partial(step_after_end, target=target)
@@ -680,16 +688,16 @@ def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argume
     """KMW-IFC-3/4: bad constructor arguments raise (a ValueError naming the argument)."""
     __tracebackhide__ = hide_frame
     if config.backend == "metaworld":
-        bench = metaworld_benchmark("reach-v3")
+        bench = metaworld_benchmark(config, "reach-v3")
     else:
-        from conformance.scripted import simple_spec
+        from conformance.engine.scripted import simple_spec
 
         bench = ScriptedBenchmark(simple_spec(api=config.env_api))
     args = {"split": "train", "k_episodes": 2, "max_episode_length": 5}
     try:
         build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
     except CannotBuild as exc:
-        pytest.skip(f"not checked: valid arguments raise too ({exc})")
+        raise NotChecked(f"not checked: valid arguments raise too ({exc})") from exc
     args.update(kwargs)
     try:
         config.candidate(SpyBenchmark(bench), args["split"], args["k_episodes"],
@@ -702,7 +710,7 @@ def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argume
                 got=f"{type(exc).__name__}: {exc}", where=f"construction with {kwargs}") from exc
         return
     if want_value_error:
-        pytest.skip(f"not checked: bad {argument} was accepted (a KMW-IFC-3 failure)")
+        raise NotChecked(f"not checked: bad {argument} was accepted (a KMW-IFC-3 failure)")
     raise ContractViolation(target, f"bad {argument} accepted at construction",
                             expected="an error at construction", got="a constructed candidate",
                             where=f"construction with {kwargs}")

@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from conformance.spec import Requirement
-from conformance.verdicts import (
+from conformance.engine.spec import Requirement
+from conformance.front.verdicts import (
     FAIL,
     MAX_MERGED,
     NOT_CHECKED,

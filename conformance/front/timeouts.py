@@ -96,7 +96,7 @@ def grace_seconds(seconds: float) -> float:
 
 def backstop_seconds(seconds: float) -> float:
     """After how long faulthandler's backstop ends a test's process: two grace periods and
-    the hard stop's own time (``conformance.faults.RECORD_SECONDS``, 10 s) past the limit."""
+    the hard stop's own time (``conformance.front.faults.RECORD_SECONDS``, 10 s) past the limit."""
     return seconds + 2 * grace_seconds(seconds) + 10.0
 
 

@@ -7,7 +7,7 @@ instance (or any object with the same attributes) for another naming. A requirem
 the scheme lacks (``ret(i)`` or a total is ``None``) is reported *not checked*, naming the
 missing key; one whose keys it has in part (KMW-LOG-3 with a total but no rate) is checked on
 the keys it has and then reported not checked for the rest
-(``conformance.model.unkeyed_reason``).
+(``conformance.engine.model.unkeyed_reason``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.loader import LoadError, resolve_dotted
+from conformance.engine.loader import LoadError, resolve_dotted
 
 #: The prefix AMAGO's loggers pick up.
 PREFIX = "AMAGO_LOG_METRIC"
@@ -159,7 +159,7 @@ def _check_scheme(obj: Any, spec: str) -> None:
     if missing:
         raise KeySchemeError(
             f"{where} names a {type(obj).__name__}, which lacks {', '.join(missing)}; "
-            "expected a conformance.keys.KeyScheme instance or an object with its attributes"
+            "expected a conformance.engine.keys.KeyScheme instance or an object with its attributes"
         )
     for a in ("name", "prefix"):
         if not isinstance(got[a], str):
@@ -227,7 +227,7 @@ def resolve_key_scheme(spec: str, search_dir: Path | None = None) -> KeyScheme:
     if spec == "amago":
         return AMAGO_KEYS
     expected = (
-        "--kmw-keys expects kmw, amago or DOTTED.PATH to a conformance.keys.KeyScheme instance"
+        "--kmw-keys expects kmw, amago or DOTTED.PATH to a conformance.engine.keys.KeyScheme instance"
     )
     if "." not in spec and ":" not in spec:
         raise KeySchemeError(f"unknown key scheme {spec!r} — {expected}")

@@ -24,17 +24,19 @@ from typing import Any
 
 import pytest
 
-from conformance.config import BACKENDS, ENV_APIS, SuiteConfig
-from conformance.coverage import EXERCISED
-from conformance.faults import (
+from conformance.engine.coverage import EXERCISED
+from conformance.engine.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
+from conformance.engine.loader import LoadError, load_candidate
+from conformance.engine.spec import Requirement, SpecError, contract_version, load_spec
+from conformance.engine.violations import NotChecked
+from conformance.front.config import BACKENDS, ENV_APIS, SuiteConfig
+from conformance.front.faults import (
     CrashTracker,
     hard_stop,
     item_property,
     suite_requirements,
 )
-from conformance.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
-from conformance.loader import LoadError, load_candidate
-from conformance.report import (
+from conformance.front.report import (
     FAIL,
     Aggregator,
     append_summary,
@@ -45,8 +47,7 @@ from conformance.report import (
     plugin_version,
     write_json_atomic,
 )
-from conformance.spec import Requirement, SpecError, contract_version, load_spec
-from conformance.timeouts import (
+from conformance.front.timeouts import (
     WATCHDOG,
     KmwTimeout,
     available,
@@ -58,7 +59,7 @@ from conformance.timeouts import (
     time_limit,
     timeout_message,
 )
-from conformance.verdicts import (
+from conformance.front.verdicts import (
     EXPECTED_FAILURE,
     NOT_CHECKED,
     PASS,
@@ -68,10 +69,10 @@ from conformance.verdicts import (
     trim,
     uniform,
 )
-from conformance.xfail import XfailFileError, load_xfail_file
+from conformance.front.xfail import XfailFileError, load_xfail_file
 
 #: The conformance suite's directory, found through the installed package.
-SUITE_DIR = Path(__file__).resolve().parent / "suite"
+SUITE_DIR = Path(__file__).resolve().parents[1] / "suite"
 #: The marker naming the requirement IDs a test enforces.
 MARKER = "kmw_requirement"
 NEEDS_IMPL = "needs --kmw-impl=DOTTED.PATH (the conformance suite runs against a candidate)"
@@ -150,7 +151,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="kmw",
         metavar="SCHEME",
         help="logging-key scheme: kmw (default, SPEC.md's names), amago, or DOTTED.PATH to a "
-        "conformance.keys.KeyScheme",
+        "conformance.engine.keys.KeyScheme",
     )
     group.addoption(
         "--kmw-strict",
@@ -311,7 +312,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if impl is not None or wanted_profile.startswith("kmw-"):
         # tryfirst: before hypothesis's pytest_configure loads --hypothesis-profile. Not at
         # import time, so that plain pytest runs do not pay for importing hypothesis.
-        from conformance import profiles
+        from conformance.front import profiles
 
         profiles.register_profiles()
         if impl is not None:
@@ -336,7 +337,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         config.args = [str(SUITE_DIR)]
 
-    from conformance import profiles
+    from conformance.front import profiles
 
     chosen = config.getoption("hypothesis_profile", None)
     if not chosen:
@@ -352,7 +353,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None:
         return
     # After every pytest_configure (hypothesis's loads --hypothesis-profile there).
-    from conformance import profiles
+    from conformance.front import profiles
 
     cfg = state.suite_config
     profiles.use_candidate_database(
@@ -362,7 +363,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def kmw_config(request: pytest.FixtureRequest) -> SuiteConfig:
-    """The conformance suite's configuration (``conformance.config.SuiteConfig``).
+    """The conformance suite's configuration (``conformance.front.config.SuiteConfig``).
 
     Skips the requesting test when pytest was run without ``--kmw-impl``.
     """
@@ -370,6 +371,17 @@ def kmw_config(request: pytest.FixtureRequest) -> SuiteConfig:
     if state is None:
         pytest.skip(NEEDS_IMPL)
     return state.suite_config
+
+
+@pytest.fixture
+def kmw_target(request: pytest.FixtureRequest) -> str:
+    """The requirement ID the requesting test is marked with (``@pytest.mark.kmw_requirement``):
+    the one place a suite test names what it checks."""
+    ids = requirement_ids(request.node)
+    if len(ids) != 1:
+        pytest.fail(f"kmw_target needs exactly one kmw_requirement mark on {request.node.nodeid}, "
+                    f"found {ids or 'none'}", pytrace=False)
+    return ids[0]
 
 
 # --------------------------------------------------------------------------- collection
@@ -428,6 +440,15 @@ def pytest_collection_modifyitems(
 
 
 # --------------------------------------------------------------------------- running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+    # The engine says "could not check" with its own exception (it does not import pytest).
+    try:
+        return (yield)
+    except NotChecked as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -641,7 +662,7 @@ class KmwSession:
 
     def hard_stop(self, item: pytest.Item) -> None:
         """The watchdog's action for a test that did not stop at --kmw-timeout (ends the
-        process; see ``conformance.faults.hard_stop``)."""
+        process; see ``conformance.front.faults.hard_stop``)."""
 
         def finish() -> None:
             if self.is_worker:
@@ -786,7 +807,7 @@ class KmwSession:
         if self.is_worker or self.config.getoption("collectonly", False):
             return
         tr = terminalreporter
-        from conformance.properties import build_error  # not at import: plain pytest runs
+        from conformance.engine.properties import build_error  # not at import: plain pytest runs
 
         unbuildable = build_error(self.state.suite_config)
         if unbuildable:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance.spec import Requirement
+from conformance.engine.spec import Requirement
 
 _LINE_RE = re.compile(r"^(?P<id>\S+)(?:\s+(?P<reason>.*))?$")
 

@@ -12,7 +12,7 @@ database is read or written — a leftover ``.hypothesis/`` cannot change a verd
 - ``kmw-thorough``: 500 examples.
 
 Random examples come after each property's explicit schedule classes
-(:mod:`conformance.coverage`), which every profile runs in full.
+(:mod:`conformance.engine.coverage`), which every profile runs in full.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
   them and turns the crash into a failure of those requirements, "the candidate crashed the
   worker: ...", with the worker's exit status or signal.
 - **A hang that survives --kmw-timeout's exception**: ``hard_stop`` (run by the watchdog of
-  ``conformance.timeouts``) dumps every thread's stack, records the test as failed ("hung:
+  ``conformance.front.timeouts``) dumps every thread's stack, records the test as failed ("hung:
   ..."), writes the report (lone process) or sends the failed report to the controller (xdist
   worker), and ends the process with status 1.
 """
@@ -28,8 +28,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance.report import encode
-from conformance.verdicts import FAIL, trim, uniform
+from conformance.front.report import encode
+from conformance.front.verdicts import FAIL, trim, uniform
 
 #: ``user_properties`` entry of a setup report: the item's report name and requirement IDs.
 ITEM_PROPERTY = "kmw_item"

@@ -14,7 +14,7 @@ outcome pytest should show for the test:
   ``ContractViolation`` counts as the expected failure when a marked requirement is listed).
 
 Requirements a failing test marks but did not reach are not-checked for that test; another test
-may still check them (``conformance.report`` merges the verdicts of all tests).
+may still check them (``conformance.front.report`` merges the verdicts of all tests).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from conformance.spec import Requirement
-from conformance.timeouts import KmwTimeout
-from conformance.violations import ContractViolation
+from conformance.engine.spec import Requirement
+from conformance.engine.violations import ContractViolation
+from conformance.front.timeouts import KmwTimeout
 
 if sys.version_info >= (3, 11):
     _Group = BaseExceptionGroup  # noqa: F821 - a builtin from Python 3.11 on
@@ -60,7 +60,7 @@ class Verdict:
     outcome: str
     reason: str | None = None
     failing_example: str | None = None
-    #: The schedule classes (``conformance.coverage``) in which the test checked the requirement.
+    #: The schedule classes (``conformance.engine.coverage``) in which the test checked the requirement.
     schedule_classes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def _why(exc: BaseException) -> str:
     return f"the test raised {type(exc).__name__}"
 
 
-_SUITE_DIR = str(Path(__file__).resolve().parent)
+_SUITE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def _suite_origin(exc: BaseException) -> str | None:

@@ -11,9 +11,9 @@ import itertools
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.plan import TrialPlan
-from conformance.scripted import CLASS_NAMES as SCRIPTED_CLASS_NAMES
-from conformance.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec
+from conformance.engine.plan import TrialPlan
+from conformance.engine.scripted import CLASS_NAMES as SCRIPTED_CLASS_NAMES
+from conformance.engine.scripted import AttemptScript, BenchmarkSpec, ClassSpec, TaskSpec
 
 __all__ = ["TrialPlan", "benchmark_specs", "trial_plans", "draw_plan", "draw", "actions"]
 

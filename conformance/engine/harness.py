@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from conformance.model import ContractContext, Finding, TrialModel
-from conformance.plan import TrialPlan
-from conformance.scripted import decode_task, task_label
-from conformance.spy import Event, SpyBenchmark
-from conformance.violations import ContractViolation, hide_frame
+from conformance.engine.keys import PREFIX
+from conformance.engine.model import ContractContext, Finding, TrialModel
+from conformance.engine.plan import TrialPlan
+from conformance.engine.scripted import decode_task, task_label
+from conformance.engine.spy import Event, SpyBenchmark
+from conformance.engine.violations import ContractViolation, hide_frame
 
 TRACE_LINES = 40
 
@@ -65,7 +66,7 @@ class CannotBuild(Exception):
 
 class Recording:
     """The calls made on one example's sessions, in order, kept for a reproduction outside
-    pytest (:mod:`conformance.replay` formats it, only when a violation is raised).
+    pytest (:mod:`conformance.engine.replay` formats it, only when a violation is raised).
 
     ``ops`` holds ``(session index or None, op, argument)`` tuples, cheap to append: ``"+"`` a
     session is built, ``"r"`` ``reset(seed)``, ``"s"`` ``step(action)`` (the action's dtype,
@@ -107,7 +108,7 @@ class Recording:
         if self.replaying:
             return ""
         try:
-            from conformance.replay import snippet
+            from conformance.engine.replay import snippet
 
             return snippet(self, target)
         except Exception as exc:  # noqa: BLE001 - never hide the violation itself
@@ -319,7 +320,8 @@ class Session:
         findings += self.returned.check(self.model, f"step {self.steps_in_trial + 1} of the trial",
                                         result)
         self.steps_in_trial += 1
-        self.trace.append(StepLine(self.steps_in_trial, attempt, t, events, _frozen(result)))
+        self.trace.append(StepLine(self.steps_in_trial, attempt, t, events, _frozen(result),
+                                   getattr(self.model.ctx.keys, "prefix", PREFIX)))
         self._handle(findings)
         return result
 
@@ -433,16 +435,21 @@ def _frozen(result: Any) -> Any:
 class StepLine:
     """One step of the trial log, formatted only when a failure prints it."""
 
-    __slots__ = ("n", "attempt", "t", "events", "result")
+    __slots__ = ("n", "attempt", "t", "events", "result", "prefix")
 
-    def __init__(self, n: int, attempt: int, t: int, events: list[Event], result: Any) -> None:
+    def __init__(self, n: int, attempt: int, t: int, events: list[Event], result: Any,
+                 prefix: str) -> None:
         self.n, self.attempt, self.t, self.events, self.result = n, attempt, t, events, result
+        self.prefix = prefix
 
     def __str__(self) -> str:
-        return _describe_step(self.n, self.attempt, self.t, self.events, self.result)
+        return _describe_step(self.n, self.attempt, self.t, self.events, self.result, self.prefix)
 
 
-def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: Any) -> str:
+def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: Any,
+                   prefix: str) -> str:
+    """One line of the trial log; ``info`` keys containing the key scheme's ``prefix`` (its
+    logging keys, and misnamed ones) are shown."""
     env = ", ".join(
         f"env.{e.kind}" + (f"(r={e.reward:g}{', term' if e.terminated else ''}"
                            f"{', trunc' if e.truncated else ''}"
@@ -451,7 +458,7 @@ def _describe_step(n: int, attempt: int, t: int, events: list[Event], result: An
         for e in events)
     if isinstance(result, tuple) and len(result) == 5:
         obs, r, term, trunc, info = result
-        logged = {k: v for k, v in info.items() if "AMAGO_LOG_METRIC" in str(k)} \
+        logged = {k: v for k, v in info.items() if prefix in str(k)} \
             if isinstance(info, dict) else info
         out = (f"-> r={r}, terminated={term}, truncated={trunc}, obs {_describe_obs(obs)}"
                + (f", logged {logged}" if logged else ""))

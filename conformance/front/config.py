@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.keys import KeyScheme
+from conformance.engine.keys import KeyScheme
 
 #: Accepted ``--kmw-backend`` values; the first is the default.
 BACKENDS = ("scripted", "metaworld")
@@ -21,7 +21,10 @@ class SuiteConfig:
     ``candidate`` is the loaded ``--kmw-impl`` object, called as
     ``candidate(benchmark, split, k, max_episode_length=L)``; ``impl`` its dotted path;
     ``backend`` one of ``BACKENDS``; ``env_api`` one of ``ENV_APIS``; ``keys`` the logging-key
-    scheme; ``strict`` True when SHOULD findings fail (``--kmw-strict``).
+    scheme; ``strict`` True when SHOULD findings fail (``--kmw-strict``); ``real_benchmark``
+    makes the real Meta-World benchmark of a name for the ``metaworld`` backend (kmw's
+    ``make_benchmark(name, seed=0)``, from the task cache): the engine itself never imports
+    kmw.
     """
 
     candidate: Callable[..., Any]
@@ -30,6 +33,7 @@ class SuiteConfig:
     env_api: str = "gymnasium"
     keys: KeyScheme | Any = None
     strict: bool = False
+    real_benchmark: Callable[[str], Any] | None = None
 
     def __repr__(self) -> str:
         # Short: hypothesis prints it in every falsifying example of a test using kmw_config.
@@ -49,6 +53,15 @@ class SuiteConfig:
         if self.env_api not in ENV_APIS:
             raise ValueError(f"env_api must be one of {ENV_APIS}, got {self.env_api!r}")
         if self.keys is None:
-            from conformance.keys import KMW_KEYS
+            from conformance.engine.keys import KMW_KEYS
 
             object.__setattr__(self, "keys", KMW_KEYS)
+        if self.backend == "metaworld" and self.real_benchmark is None:
+            object.__setattr__(self, "real_benchmark", kmw_benchmark)
+
+
+def kmw_benchmark(name: str) -> Any:
+    """The real Meta-World benchmark ``name`` with seed 0, from kmw's task cache."""
+    from kmw.benchmarks import make_benchmark
+
+    return make_benchmark(name, seed=0)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from conformance.plan import TrialPlan
-from conformance.scripted import AttemptScript, BenchmarkSpec, simple_spec
+from conformance.engine.plan import TrialPlan
+from conformance.engine.scripted import AttemptScript, BenchmarkSpec, simple_spec
 
 #: Actions of the explicit cases (multiples of 1/8, exact in float32).
 ACTIONS = (np.array([0.5, -0.25, 1.0, 0.0], dtype=np.float32),

@@ -1,0 +1,63 @@
+"""The two layers of ``conformance``: the engine imports neither its pytest front nor kmw.
+
+Each check runs in a fresh interpreter, so what another test imported cannot hide an import.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import conformance.engine
+
+REPO = Path(__file__).resolve().parents[1]
+ENGINE_MODULES = sorted(
+    f"conformance.engine.{m.name}" for m in pkgutil.iter_modules(conformance.engine.__path__)
+)
+#: Top-level modules the engine may not load: pytest (and its internals), the front, kmw.
+FORBIDDEN = ("pytest", "_pytest", "pluggy", "conformance.front", "kmw")
+
+
+def loaded_after_importing(module: str) -> list[str]:
+    code = (f"import importlib, json, sys; importlib.import_module({module!r}); "
+            "print(json.dumps(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          check=True)
+    return json.loads(proc.stdout)
+
+
+def forbidden(loaded: list[str]) -> list[str]:
+    return [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+
+
+def test_the_engine_has_modules_to_check() -> None:
+    assert "conformance.engine.properties" in ENGINE_MODULES
+    assert "conformance.engine.model" in ENGINE_MODULES
+
+
+@pytest.mark.parametrize("module", ["conformance.engine", *ENGINE_MODULES])
+def test_engine_module_imports_neither_pytest_nor_the_front_nor_kmw(module: str) -> None:
+    assert forbidden(loaded_after_importing(module)) == []
+
+
+def test_the_check_sees_a_forbidden_import() -> None:
+    # The front imports pytest: the same check must see it there.
+    assert "pytest" in forbidden(loaded_after_importing("conformance.front.plugin"))
+
+
+def test_no_engine_function_imports_them_later() -> None:
+    """Imports inside functions (run only on some paths) count too."""
+    import ast
+
+    found = []
+    for path in sorted(Path(conformance.engine.__path__[0]).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}:{node.lineno} {n}" for n in forbidden(names)]
+    assert found == []
