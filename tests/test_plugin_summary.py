@@ -18,32 +18,13 @@ from conformance.engine.spec import load_spec
 from conformance.front.report import Aggregator, markdown, md_cell
 from conformance.front.verdicts import Verdict
 from kmw._files import append_text
+from tests.test_plugin_suite import NO_FLAG
 
 pytest_plugins = "pytester"
 
 REPO = Path(__file__).resolve().parent.parent
 #: The line budget of a failing run at default verbosity.
 SCREEN = 150
-
-NO_FLAG = '''
-import kmw
-
-
-class NoFlag(kmw.KEpisodeMetaworld):
-    """The reference wrapper with the soft-reset flag always 0.0 (fails KMW-SR-1)."""
-
-    def reset(self, *, seed=None, options=None):
-        obs, info = super().reset(seed=seed, options=options)
-        obs = obs.copy()
-        obs[-1] = 0.0
-        return obs, info
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = super().step(action)
-        obs = obs.copy()
-        obs[-1] = 0.0
-        return obs, reward, terminated, truncated, info
-'''
 
 WARNS = '''
 import warnings

@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.coverage import EXERCISED
 from conformance.engine.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
 from conformance.engine.loader import LoadError, load_candidate
 from conformance.engine.spec import Requirement, SpecError, contract_version, load_spec
@@ -600,6 +599,9 @@ def pytest_runtest_makereport(
         report.user_properties.append(item_property(report_name(item), reqs))
     verdicts: list[Verdict] = []
     if report.when == "call":
+        # Not at import: pytest loads this plugin in every run, most without --kmw-impl.
+        from conformance.engine.coverage import EXERCISED
+
         verdicts = [replace(v, schedule_classes=tuple(EXERCISED.take(v.req_id)))
                     for v in _call_verdicts(item, call, report, state, reqs)]
     elif hasattr(report, "wasxfail") and report.skipped:
