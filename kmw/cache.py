@@ -31,9 +31,11 @@ truncated write, a wrong sha256, bad JSON, a wrong structure, type, value or cla
 reported with a ``UserWarning``, never used, rebuilt and overwritten. The sha256 detects damage,
 not tampering (it is unkeyed); the validation is what keeps a tampered file from running code.
 
-Writes go to a temporary file in the same directory followed by ``os.replace``, so readers see
-either the old file or the complete new one, and several processes building at once corrupt
-nothing (where ``fcntl`` exists they also take a lock, so only one of them builds). A cache
+Writes use the project's one writer (``kmw._files.write_bytes_atomic``): a temporary file in
+the same directory followed by ``os.replace``, so readers see either the old file or the
+complete new one, and several processes building at once corrupt nothing (where ``fcntl``
+exists they also take a lock, so only one of them builds). On a miss the cache calls the
+``build`` it is given (``kmw.benchmarks.build_benchmark``); it builds nothing itself. A cache
 directory that cannot be created or written to falls back to building in memory, with a
 ``UserWarning``.
 """
