@@ -1,6 +1,7 @@
 """The project's one way of writing an output file (``kmw run --json``, ``--kmw-report``).
 
-``write_text_atomic(path, text)`` / ``write_json(path, data)``:
+``write_bytes_atomic(path, data)`` (plots, the task cache) and ``write_text_atomic(path, text)`` /
+``write_json(path, data)`` on top of it:
 
 * a regular file or a missing path is replaced atomically: the text goes to a temporary file
   in the same directory, is flushed and ``fsync``-ed, and ``os.replace`` puts it in place, so a
@@ -36,6 +37,7 @@ __all__ = [
     "append_text",
     "check_writable",
     "resolve_output",
+    "write_bytes_atomic",
     "write_json",
     "write_text_atomic",
 ]
@@ -89,9 +91,9 @@ def check_writable(path: str | os.PathLike[str], *, create_parents: bool = False
     return target
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` as described in the module docstring; return the path written
-    (the symlink's target for a symlink)."""
+def _target(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
+    """The path really written for ``path`` and its ``stat`` (``None``: missing);
+    ``IsADirectoryError`` for a directory."""
     target = resolve_output(path)
     try:
         st = os.stat(target)
@@ -99,6 +101,13 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         st = None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"{target}: is a directory")
+    return target, st
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` as described in the module docstring; return the path written
+    (the symlink's target for a symlink)."""
+    target, st = _target(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # FIFO, device, socket...: write into it; replacing it would destroy it.
         with open(target, "wb") as f:
@@ -139,13 +148,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
 def append_text(path: str | os.PathLike[str], text: str) -> Path:
     """Append ``text`` (UTF-8) to ``path`` as described in the module docstring; return the
     path written (the symlink's target for a symlink)."""
-    target = resolve_output(path)
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(f"{target}: is a directory")
+    target, st = _target(path)
     with open(target, "a", encoding="utf-8") as f:  # O_APPEND: never truncates, never replaces
         f.write(text)
         f.flush()

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 
 SPLITS = ("train", "test")
+#: Benchmark seeds must be below this: Meta-World seeds numpy (which takes seeds below 2**32)
+#: with the seed, and ML1's test split with ``seed + 1``.
+MAX_SEED = 2**32 - 1
 
 #: numpy's ComplexWarning (``numpy.exceptions`` only exists from numpy 1.25 on).
 _ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
@@ -28,6 +31,21 @@ def check_positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return the benchmark seed ``seed`` as an ``int`` if it is an integer in
+    ``[0, MAX_SEED)`` (bools excluded), ``None`` if it is ``None`` (an unseeded build), else
+    raise ``ValueError`` naming the argument ``name``."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
+        raise ValueError(
+            f"{name} must be None or an integer in [0, 2**32 - 1), got {seed!r} "
+            f"({type(seed).__name__}): the seed must be an integer Meta-World can seed numpy "
+            "with (ML1's test split uses seed + 1)"
+        )
+    return int(seed)
 
 
 def check_action(action: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:

@@ -6,7 +6,6 @@ build, so a named benchmark takes milliseconds instead of Meta-World's build tim
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +13,8 @@ from typing import Any
 import metaworld
 
 from kmw import cache as task_cache
-
-ML_BENCHMARKS = ("ml10", "ml25", "ml45")
-#: Seeds must be below this: Meta-World seeds numpy with ``seed`` (ML1's test split: ``seed + 1``).
-MAX_SEED = 2**32 - 1
+from kmw._validation import check_seed
+from kmw.kinds import ML_BENCHMARKS, benchmark_class
 
 
 def ml1_task_names() -> list[str]:
@@ -27,8 +24,8 @@ def ml1_task_names() -> list[str]:
 
 @dataclass(frozen=True)
 class BenchmarkName:
-    """A resolved benchmark name: ``kind`` is ``"ML1"``, ``"ML10"``, ``"ML25"`` or ``"ML45"``;
-    ``task`` is the ML1 task name (``None`` for the others)."""
+    """A resolved benchmark name: ``kind`` is one of ``kmw.kinds.KINDS`` (``"ML1"``,
+    ``"ML10"``, ...); ``task`` is the ML1 task name (``None`` for the others)."""
 
     kind: str
     task: str | None = None
@@ -67,18 +64,11 @@ def resolve_benchmark_name(name: str) -> BenchmarkName:
 
 
 def build_benchmark(name: BenchmarkName, seed: int | None = 0) -> Any:
-    """Build the Meta-World benchmark ``name`` with ``seed`` (slow: ML45 takes about a minute)."""
-    if name.kind == "ML1":
-        return metaworld.ML1(name.task, seed=seed)
-    return getattr(metaworld, name.kind)(seed=seed)
+    """Build the Meta-World benchmark ``name`` with ``seed`` (slow: ML45 takes about a minute).
 
-
-def _check_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
-        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}) or None, got {seed!r}")
-    return int(seed)
+    kmw's one builder: ``make_benchmark`` hands it to the task cache for a cache miss."""
+    cls = benchmark_class(name.kind)
+    return cls(name.task, seed=seed) if name.kind == "ML1" else cls(seed=seed)
 
 
 def make_benchmark(name: str | BenchmarkName, seed: int | None = 0, *, cache: bool = True) -> Any:
@@ -92,7 +82,7 @@ def make_benchmark(name: str | BenchmarkName, seed: int | None = 0, *, cache: bo
     ``cache=False`` or ``seed=None`` (Meta-World's unseeded build) bypass the cache.
     """
     resolved = name if isinstance(name, BenchmarkName) else resolve_benchmark_name(name)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if not cache or seed is None:
         return build_benchmark(resolved, seed=seed)
     return task_cache.load_or_build(

@@ -31,9 +31,11 @@ truncated write, a wrong sha256, bad JSON, a wrong structure, type, value or cla
 reported with a ``UserWarning``, never used, rebuilt and overwritten. The sha256 detects damage,
 not tampering (it is unkeyed); the validation is what keeps a tampered file from running code.
 
-Writes go to a temporary file in the same directory followed by ``os.replace``, so readers see
-either the old file or the complete new one, and several processes building at once corrupt
-nothing (where ``fcntl`` exists they also take a lock, so only one of them builds). A cache
+Writes use the project's one writer (``kmw._files.write_bytes_atomic``): a temporary file in
+the same directory followed by ``os.replace``, so readers see either the old file or the
+complete new one, and several processes building at once corrupt nothing (where ``fcntl``
+exists they also take a lock, so only one of them builds). On a miss the cache calls the
+``build`` it is given (``kmw.benchmarks.build_benchmark``); it builds nothing itself. A cache
 directory that cannot be created or written to falls back to building in memory, with a
 ``UserWarning``.
 """
@@ -58,6 +60,7 @@ import metaworld.env_dict as _env_dict
 import numpy as np
 
 from kmw._files import write_bytes_atomic
+from kmw.kinds import KINDS, benchmark_class, check_kind
 
 try:  # POSIX only; without it concurrent builders are still safe, just not deduplicated.
     import fcntl
@@ -71,15 +74,6 @@ FORMAT_VERSION = 2
 MAGIC = b"KMW-TASKS\n"
 #: Environment variable naming the cache directory (overrides the XDG default).
 CACHE_DIR_ENV = "KMW_CACHE_DIR"
-
-#: The benchmark kinds the cache can store, with their Meta-World classes.
-_KINDS: dict[str, type] = {
-    "ML1": metaworld.ML1,
-    "ML10": metaworld.ML10,
-    "ML25": metaworld.ML25,
-    "ML45": metaworld.ML45,
-}
-_SPLITS_BY_KIND = {"ML10": "ML10_V3", "ML25": "ML25_V3", "ML45": "ML45_V3"}
 
 #: Goals Meta-World samples per env class (``metaworld._N_GOALS``).
 N_GOALS: int = int(getattr(metaworld, "_N_GOALS", 50))
@@ -138,7 +132,7 @@ def _classes_for(kind: str, task: str | None) -> tuple[Any, Any]:
             raise CacheError(f"{_short(task)} is not a Meta-World v3 environment")
         train = OrderedDict([(task, _env_dict.ALL_V3_ENVIRONMENTS[task])])
         return train, train  # ML1 shares one mapping between the splits, as Meta-World does
-    split_dict = getattr(_env_dict, _SPLITS_BY_KIND[kind])
+    split_dict = getattr(_env_dict, f"{kind}_V3")  # env_dict.ML10_V3, ...
     return split_dict["train"], split_dict["test"]
 
 
@@ -150,12 +144,6 @@ def _short(value: Any) -> str:
 
 def _class_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def build_fresh(kind: str, task: str | None, seed: int) -> Any:
-    """Build the benchmark with Meta-World itself (slow)."""
-    cls = _KINDS[kind]
-    return cls(task, seed=seed) if kind == "ML1" else cls(seed=seed)
 
 
 def _task_fields(t: Any) -> dict[str, Any]:
@@ -249,7 +237,7 @@ def from_payload(payload: Any) -> Any:
     if not isinstance(payload, dict) or set(payload) != _PAYLOAD_KEYS:
         raise CacheError(f"payload is not a mapping with keys {sorted(_PAYLOAD_KEYS)}")
     kind, task = payload["kind"], payload["task"]
-    if not isinstance(kind, str) or kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise CacheError(f"unknown benchmark kind {_short(kind)} in cache payload")
     if (kind == "ML1") != isinstance(task, str) or (kind != "ML1" and task is not None):
         raise CacheError(f"task {_short(task)} does not fit benchmark kind {kind}")
@@ -262,7 +250,7 @@ def from_payload(payload: Any) -> Any:
         or list(test_classes) != payload["test_classes"]
     ):
         raise CacheError("the cached class names differ from this Meta-World's benchmark")
-    bench = object.__new__(_KINDS[kind])
+    bench = object.__new__(benchmark_class(kind))
     bench._train_classes = train_classes
     bench._test_classes = test_classes
     bench._train_tasks = _tasks_from(payload["train_tasks"], train_classes, "train")
@@ -406,21 +394,20 @@ def load_or_build(
     task: str | None,
     seed: int,
     *,
-    build: Callable[[], Any] | None = None,
+    build: Callable[[], Any],
     root: Path | None = None,
 ) -> Any:
     """The benchmark ``kind`` (ML1: of ``task``) with ``seed``, from the cache or built and stored.
 
-    ``build`` makes the benchmark on a cache miss (default: Meta-World's constructor). The
+    ``build`` makes the benchmark on a cache miss (``kmw.benchmarks.make_benchmark`` passes
+    ``kmw.benchmarks.build_benchmark``, kmw's one builder; the cache builds nothing itself). The
     returned object is always rebuilt from the stored fields, so a first call and later calls
     return equal benchmarks. If the cache directory is unusable, the built benchmark is
     returned uncached with a ``UserWarning``; so is a built benchmark the format cannot hold.
     """
-    if kind not in _KINDS:
-        raise ValueError(f"benchmark kind must be one of {sorted(_KINDS)}, got {kind!r}")
+    check_kind(kind)
     name = _file_name(kind, task)
     path = cache_path(kind, task, seed, root)
-    builder = build if build is not None else (lambda: build_fresh(kind, task, seed))
 
     cached = _try_load(path, kind, task, seed)
     if cached is not None:
@@ -430,7 +417,7 @@ def load_or_build(
         cached = _try_load(path, kind, task, seed, warn=False)
         if cached is not None:
             return cached
-        built = builder()
+        built = build()
         try:  # never write a file that would be refused on reading
             blob = encode(to_payload(built, kind, task, seed), name, seed)
             bench = _load_blob(blob, kind, task, seed)

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from kmw import __version__
 from kmw._files import OutputPathError, check_writable, write_json
+from kmw._validation import SPLITS
 from kmw.benchmarks import BenchmarkName, resolve_benchmark_name
 from kmw.cache import cache_path, metaworld_version
 from kmw.evaluation import (
@@ -32,6 +33,7 @@ from kmw.evaluation import (
     Evaluation,
     require_matplotlib,
 )
+from kmw.kinds import ML_BENCHMARKS
 from kmw.policies import BUILTIN_POLICIES, PolicyError, check_policy_object, import_object
 
 PROG = "kmw"
@@ -85,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark",
         nargs="?",
         default="reach-v3",
-        help="ml10, ml25, ml45, or an ML1 task name such as reach-v3 (default: reach-v3)",
+        help=f"{', '.join(ML_BENCHMARKS)}, or an ML1 task name such as reach-v3 (default: reach-v3)",
     )
-    run.add_argument("--split", choices=("train", "test"), default="test", help="default: test")
+    run.add_argument("--split", choices=SPLITS, default="test", help="default: test")
     run.add_argument(
         "--policy",
         default="expert",

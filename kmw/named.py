@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
-
-from kmw._validation import check_positive_int, check_split
+from kmw._validation import check_positive_int, check_seed, check_split
 from kmw.benchmarks import make_benchmark, resolve_benchmark_name
 from kmw.wrapper import KEpisodeMetaworld
-
-#: Benchmark seeds must be below this (Meta-World seeds numpy with the seed, ML1's test split +1).
-MAX_SEED = 2**32 - 1
-
-
-def check_benchmark_seed(seed: Any) -> int | None:
-    """Return ``seed`` if it is ``None`` or an integer in ``[0, 2**32 - 1)`` (ML1 seeds its
-    test split with ``seed + 1``), else raise ``ValueError``."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
-        raise ValueError(
-            f"benchmark_seed must be None or an integer in [0, 2**32 - 1), got {seed!r} "
-            f"({type(seed).__name__})"
-        )
-    return int(seed)
 
 
 class Metaworld(KEpisodeMetaworld):
@@ -67,7 +48,7 @@ class Metaworld(KEpisodeMetaworld):
         check_split(split)
         check_positive_int("k_episodes", k_episodes)
         check_positive_int("max_episode_length", max_episode_length)
-        self.benchmark_seed = check_benchmark_seed(benchmark_seed)
+        self.benchmark_seed = check_seed(benchmark_seed, "benchmark_seed")
         resolved = resolve_benchmark_name(benchmark_name)
         #: The resolved benchmark name: ``"ml10"``, ``"ml25"``, ``"ml45"`` or an ML1 task name.
         self.benchmark_name: str = str(resolved)

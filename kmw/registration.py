@@ -29,9 +29,10 @@ from typing import Any
 
 import gymnasium as gym
 
+from kmw._validation import SPLITS
+from kmw.kinds import KINDS
+
 NAMESPACE = "kmw"
-SPLITS = ("train", "test")
-KINDS = ("ML1", "ML10", "ML25", "ML45")
 
 #: Every id this module registers.
 ENV_IDS: tuple[str, ...] = tuple(

@@ -1,16 +1,19 @@
 """Shared fixtures for the reference wrapper's tests: real Meta-World benchmarks, built once per
-worker, and *spy* benchmarks whose env classes are subclasses of Meta-World's real classes that
-record every ``set_task``/``reset``/``step`` the wrapper makes (real MuJoCo underneath)."""
+worker, and *spy* benchmarks (the plugin's ``conformance.spy``) whose env classes are subclasses of
+Meta-World's real classes that record every ``set_task``/``reset``/``step`` the wrapper makes (real
+MuJoCo underneath)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import metaworld
-import numpy as np
 import pytest
+
+# The one place the tests import the plugin's spy: change this line when conformance moves.
+from conformance.spy import Event, SpyBenchmark
 
 
 @pytest.fixture(scope="session")
@@ -43,96 +46,74 @@ def private_cache(kmw_cache_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return kmw_cache_dir
 
 
-@dataclass
-class Call:
-    """One call the wrapper made on an underlying env: name, env, argument, result."""
+class Spy(SpyBenchmark):
+    """The plugin's spy benchmark (``conformance.spy``) with the queries these tests make.
 
-    name: str  # "set_task" | "reset" | "step"
-    env: Any
-    arg: Any = None
-    result: Any = None
-
-
-@dataclass
-class SpyBenchmark:
-    """A benchmark with Meta-World's interface whose classes are spy subclasses of the real ones.
-
-    ``calls`` lists every ``set_task``, ``reset`` and ``step`` made on any env of its classes.
-    The task lists are the real benchmark's lists (same objects).
+    ``log.events`` lists every construction, ``set_task``, ``reset`` and ``step`` made on any
+    env of its classes; the task lists hold the real benchmark's task objects.
     """
 
-    train_classes: dict[str, type]
-    test_classes: dict[str, type]
-    train_tasks: list[Any]
-    test_tasks: list[Any]
-    calls: list[Call] = field(default_factory=list)
+    def of(self, kind: str) -> list[Event]:
+        """The events of ``kind`` (``"set_task"``, ``"reset"``, ``"step"``...)."""
+        return [e for e in self.log.events if e.kind == kind]
 
-    def of(self, name: str) -> list[Call]:
-        """The calls named ``name``."""
-        return [c for c in self.calls if c.name == name]
+    def calls(self, since: int = 0) -> list[Event]:
+        """The ``set_task``, ``reset`` and ``step`` events from ``log.events[since:]``."""
+        return [e for e in self.log.events[since:] if e.kind in CALLS]
+
+    def env(self, event: Event) -> Any:
+        """The env instance ``event`` happened on."""
+        return self.log.instances[event.env_id]
 
 
-def spy_class(cls: type, calls: list[Call], **overrides: Any) -> type:
-    """A subclass of the Meta-World env class ``cls`` that appends a :class:`Call` to ``calls``
-    for every ``set_task``, ``reset`` and ``step``.
+#: The calls a wrapper makes on an underlying env (the log also records ``"init"``).
+CALLS = ("set_task", "reset", "step")
 
-    ``overrides`` changes the env's behaviour for tests that need an env which ends episodes by
-    itself: ``terminate_on_success=True`` returns ``terminated=True`` on a successful step (as
-    Meta-World's ``AutoTerminateOnSuccessWrapper`` does), ``truncate_at=n`` returns
-    ``truncated=True`` on step ``n`` of each episode.
-    """
-    terminate_on_success = overrides.pop("terminate_on_success", False)
-    truncate_at = overrides.pop("truncate_at", None)
-    if overrides:
-        raise TypeError(f"unknown overrides {sorted(overrides)}")
 
-    class Spy(cls):  # type: ignore[misc, valid-type]
-        def set_task(self, task: Any) -> None:
-            calls.append(Call("set_task", self, task))
-            super().set_task(task)
+def altered_class(cls: type, *, terminate_on_success: bool = False, truncate_at: int | None = None) -> type:
+    """A subclass of the Meta-World env class ``cls`` that ends episodes by itself, for tests
+    that need such an env: ``terminate_on_success=True`` returns ``terminated=True`` on a
+    successful step (as Meta-World's ``AutoTerminateOnSuccessWrapper`` does), ``truncate_at=n``
+    returns ``truncated=True`` on step ``n`` of each episode. (The plugin's spy only records; it
+    never changes what an env returns.)"""
 
-        def reset(self, *args: Any, **kwargs: Any) -> Any:
-            obs, info = super().reset(*args, **kwargs)
-            calls.append(Call("reset", self, None, (obs.copy(), dict(info))))
-            return obs, info
-
+    class Altered(cls):  # type: ignore[misc, valid-type]
         def step(self, action: Any) -> Any:
             obs, reward, terminated, truncated, info = super().step(action)
             if terminate_on_success and info["success"]:
                 terminated = True
             if truncate_at is not None and self.curr_path_length == truncate_at:
                 truncated = True
-            out = (obs.copy(), reward, terminated, truncated, dict(info))
-            calls.append(Call("step", self, np.array(action, copy=True), out))
             return obs, reward, terminated, truncated, info
 
-    Spy.__name__ = Spy.__qualname__ = f"Spy{cls.__name__}"
-    return Spy
+    Altered.__name__ = Altered.__qualname__ = cls.__name__
+    return Altered
 
 
 @pytest.fixture
-def make_spy() -> Callable[..., SpyBenchmark]:
-    """``make_spy(benchmark, **overrides)``: a :class:`SpyBenchmark` over a real benchmark."""
+def make_spy() -> Callable[..., Spy]:
+    """``make_spy(benchmark, **overrides)``: a :class:`Spy` over a real benchmark, its classes
+    first altered by :func:`altered_class` when ``overrides`` are given."""
 
-    def make(benchmark: Any, **overrides: Any) -> SpyBenchmark:
-        calls: list[Call] = []
-        spies: dict[type, type] = {}
+    def make(benchmark: Any, **overrides: Any) -> Spy:
+        if overrides:
+            altered: dict[type, type] = {}
 
-        def spied(classes: Any) -> dict[str, type]:
-            out = {}
-            for name, cls in classes.items():
-                if cls not in spies:
-                    spies[cls] = spy_class(cls, calls, **dict(overrides))
-                out[name] = spies[cls]
-            return out
+            def alter(classes: Any) -> dict[str, type]:
+                out = {}
+                for name, cls in classes.items():
+                    if cls not in altered:
+                        altered[cls] = altered_class(cls, **overrides)
+                    out[name] = altered[cls]
+                return out
 
-        return SpyBenchmark(
-            train_classes=spied(benchmark.train_classes),
-            test_classes=spied(benchmark.test_classes),
-            train_tasks=benchmark.train_tasks,
-            test_tasks=benchmark.test_tasks,
-            calls=calls,
-        )
+            benchmark = SimpleNamespace(
+                train_classes=alter(benchmark.train_classes),
+                test_classes=alter(benchmark.test_classes),
+                train_tasks=benchmark.train_tasks,
+                test_tasks=benchmark.test_tasks,
+            )
+        return Spy(benchmark)
 
     return make
 

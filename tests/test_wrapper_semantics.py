@@ -235,7 +235,7 @@ def test_attempts_longer_than_env_limit(ml1_reach: Any, make_spy: Callable[..., 
     assert not any(t.terminated or t.truncated for t in got[:-1])
     assert got[-1].truncated
     inner = env.env
-    assert len([c for c in spy.of("reset") if c.env is inner]) == 1  # the trial's reset only
+    assert len([c for c in spy.of("reset") if spy.env(c) is inner]) == 1  # the trial's reset only
     assert inner.curr_path_length == 510
     model = model_trial(spy.train_classes["reach-v3"], env.task, 1, 510, actions)
     assert_matches_model(env, first, got, model)
@@ -259,13 +259,13 @@ def test_soft_reset_keeps_env_and_task(ml1_reach: Any, make_spy: Callable[..., A
     spy = make_spy(ml1_reach)
     env = KEpisodeMetaworld(spy, "train", 3, max_episode_length=4)
     for seed in (0, 1):
-        before = len(spy.calls)
+        before = len(spy.log.events)
         run_trial(env, seed, random_policy(seed), max_steps=20)
-        trial = spy.calls[before:]
-        names = [c.name for c in trial]
+        trial = spy.calls(before)
+        names = [c.kind for c in trial]
         assert names == ["set_task", "reset"] + (["step"] * 4 + ["reset"]) * 2 + ["step"] * 4
-        assert len({id(c.env) for c in trial}) == 1
-        assert trial[0].arg is env.task
+        assert len({c.env_id for c in trial}) == 1
+        assert trial[0].task is env.task
         assert env.task_name == env.task.env_name == "reach-v3"
 
 
@@ -296,12 +296,12 @@ def test_expert_attempts_log_success(ml1_reach: Any, make_spy: Callable[..., Any
         toward = expert.get_action(with_goal(obs, env.env._target_pos))
         return -toward if attempt == 2 and step >= 50 else toward
 
-    before = len(spy.calls)
+    before = len(spy.log.events)
     first, got, actions = run_trial(env, 11, policy, max_steps=k * L)
-    steps = [c for c in spy.calls[before:] if c.name == "step"]
-    underlying = [any(c.result[4]["success"] for c in steps[i * L : (i + 1) * L]) for i in range(k)]
+    steps = [c for c in spy.calls(before) if c.kind == "step"]
+    underlying = [any(c.info["success"] for c in steps[i * L : (i + 1) * L]) for i in range(k)]
     assert underlying[0] and underlying[2]  # the expert really succeeded
-    assert not steps[3 * L - 1].result[4]["success"]  # ... and attempt 2 ended away from the goal
+    assert not steps[3 * L - 1].info["success"]  # ... and attempt 2 ended away from the goal
     logged = [got[(i + 1) * L - 1].info[episode_success_key(i)] for i in range(k)]
     assert logged == [1.0 if s else 0.0 for s in underlying]
     assert got[-1].info[TOTAL_SUCCESSES_KEY] == sum(underlying)

@@ -38,8 +38,8 @@ def test_ml1_split_isolation(ml1_reach: Any, make_spy: Callable[..., Any], split
         assert vec in own_vecs and vec not in other_vecs
         seen.add(vec)
     for call in spy.of("set_task"):
-        assert any(call.arg is t for t in own)
-        assert not any(call.arg is t for t in other)
+        assert any(call.task is t for t in own)
+        assert not any(call.task is t for t in other)
     assert len(seen) > 1  # KMW-TSK-2: each reset draws afresh
 
 
