@@ -1,5 +1,5 @@
 """Shared fixtures for the reference wrapper's tests: real Meta-World benchmarks, built once per
-worker, and *spy* benchmarks (the plugin's ``conformance.spy``) whose env classes are subclasses of
+worker, and *spy* benchmarks (the plugin's ``conformance.engine.spy``) whose env classes are subclasses of
 Meta-World's real classes that record every ``set_task``/``reset``/``step`` the wrapper makes (real
 MuJoCo underneath)."""
 
@@ -13,7 +13,7 @@ import metaworld
 import pytest
 
 # The one place the tests import the plugin's spy: change this line when conformance moves.
-from conformance.spy import Event, SpyBenchmark
+from conformance.engine.spy import Event, SpyBenchmark
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def private_cache(kmw_cache_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 class Spy(SpyBenchmark):
-    """The plugin's spy benchmark (``conformance.spy``) with the queries these tests make.
+    """The plugin's spy benchmark (``conformance.engine.spy``) with the queries these tests make.
 
     ``log.events`` lists every construction, ``set_task``, ``reset`` and ``step`` made on any
     env of its classes; the task lists hold the real benchmark's task objects.
