@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="evaluate a policy or a batched agent on k-attempt trials of a benchmark",
         description="Run k-attempt trials of a Meta-World benchmark split with a policy or a "
-        "batched agent and print each task's per-attempt success rate (95%% Wilson interval), "
+        "batched agent and print each task's per-attempt success rate (95% Wilson interval), "
         "mean return (± standard error) and adaptation gain (attempt k - attempt 1).",
     )
     run.add_argument(

@@ -12,7 +12,7 @@ from typing import Any
 import metaworld
 import pytest
 
-# The one place the tests import the plugin's spy: change this line when conformance moves.
+# The one place the tests import the plugin's spy.
 from conformance.engine.spy import Event, SpyBenchmark
 
 
