@@ -300,6 +300,32 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
     )
 
 
+#: Packages whose assertions pytest need not rewrite in a conformance run. hypothesis's own
+#: pytest11 entry point marks its ~75 modules for rewriting (about 1.4 s per process, every
+#: run, when bytecode is not cached); kmw and the engine raise errors, they do not assert.
+#: The suite's test files are still rewritten (they match ``python_files``).
+NOT_REWRITTEN = ("hypothesis", "kmw", "conformance")
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    if getattr(early_config.known_args_namespace, "kmw_impl", None):
+        _skip_rewriting(early_config, NOT_REWRITTEN)
+
+
+def _skip_rewriting(config: pytest.Config, names: tuple[str, ...]) -> None:
+    """Unmark ``names`` for assertion rewriting (pytest internals: without them, nothing)."""
+    try:
+        from _pytest.assertion.rewrite import assertstate_key
+
+        hook = config.stash[assertstate_key].hook
+        marked, cache = hook._must_rewrite, hook._marked_for_rewrite_cache
+    except (ImportError, KeyError, AttributeError):
+        return
+    for name in names:
+        marked.discard(name)
+    cache.clear()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
