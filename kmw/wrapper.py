@@ -119,18 +119,17 @@ class KEpisodeMetaworld(gym.Env):
         k_episodes: int,
         max_episode_length: int = 500,
     ) -> None:
-        self.split = check_split(split)
-        self.k_episodes = check_positive_int("k_episodes", k_episodes)
-        self.max_episode_length = check_positive_int("max_episode_length", max_episode_length)
+        self.split, self.k_episodes, self.max_episode_length = self._check_args(
+            split, k_episodes, max_episode_length
+        )
         check_benchmark(benchmark)
         self.benchmark = benchmark
         train_set = split == "train"
         self.env_funcs = self.get_env_funcs(benchmark, train_set)
         if not self.env_funcs:
             raise ValueError(f"the benchmark's {split} split has no classes")
-        tasks = benchmark.train_tasks if train_set else benchmark.test_tasks
         self._tasks_by_class: dict[str, list[Any]] = {name: [] for name in self.env_funcs}
-        for task in tasks:
+        for task in self._split_tasks(benchmark, train_set):
             if task.env_name in self._tasks_by_class:
                 self._tasks_by_class[task.env_name].append(task)
         empty = [name for name, ts in self._tasks_by_class.items() if not ts]
@@ -138,11 +137,92 @@ class KEpisodeMetaworld(gym.Env):
             raise ValueError(f"the benchmark's {split} split has no tasks for classes {empty}")
         self._class_names = list(self.env_funcs)
         self._envs: dict[str, Any] = {}
+        self._probe_spaces()
 
-        # The observation space can depend on the task (Meta-World's partial observability is
-        # task data), so read it from an env that has one of the split's tasks set, and prefer
-        # Meta-World's task-aware ``sawyer_observation_space`` (which its ``step`` clips to):
-        # its ``observation_space`` is fixed at construction, goal-hidden.
+        self.env: Any = None
+        self.task_name: str | None = None
+        self.task: Any = None
+        self._trial_over = True
+
+    # -- extension points -------------------------------------------------------------------
+    #
+    # ``__init__``, ``reset`` and ``step`` are written as a fixed sequence of the small steps
+    # below; a subclass changes one step by overriding its method (``tests/mutants/`` plants
+    # one bug each this way). Each docstring states what the step must do for the wrapper to
+    # keep SPEC's contract. Per step of an attempt only ``_scale``, ``_record_step`` and
+    # ``get_obs`` run; the others run at attempt and trial boundaries.
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _check_args(
+        self, split: Any, k_episodes: Any, max_episode_length: Any
+    ) -> tuple[str, int, int]:
+        """Validate the constructor's arguments; return ``(split, k_episodes, max_episode_length)``.
+
+        Contract: ``split`` is ``"train"`` or ``"test"``; both counts are integers >= 1 (bools
+        excluded), returned as ``int``; anything else raises ``ValueError`` naming what was
+        expected (KMW-IFC-3, IFC-4).
+        """
+        return (
+            check_split(split),
+            check_positive_int("k_episodes", k_episodes),
+            check_positive_int("max_episode_length", max_episode_length),
+        )
+
+    def get_env_funcs(self, benchmark: Any, train_set: bool) -> dict[str, Callable[[], Any]]:
+        """Map each class name of the split to a zero-argument function that builds an env of it.
+
+        Contract: exactly the split's classes (``train_classes`` or ``test_classes``), keyed by
+        the benchmark's names for them (part of the public surface AMAGO's wrapper has).
+        """
+        classes: Mapping[str, Any] = (
+            benchmark.train_classes if train_set else benchmark.test_classes
+        )
+        return {name: cls for name, cls in classes.items()}
+
+    def _split_tasks(self, benchmark: Any, train_set: bool) -> Any:
+        """The tasks trials may draw from: the split's own ``train_tasks`` or ``test_tasks``.
+
+        Contract: never a task of the other split (KMW-TSK-1); tasks of classes outside the
+        split are ignored by the caller.
+        """
+        return benchmark.train_tasks if train_set else benchmark.test_tasks
+
+    def _env_for(self, name: str) -> Any:
+        """The env of class ``name``: built (and its limit lifted, ``_lift_limit``) on first
+        use, then reused.
+
+        Contract: one instance per class for the wrapper's lifetime (until ``close()``); every
+        attempt of a trial runs on the env returned here at ``reset()`` (KMW-SR-4).
+        """
+        env = self._envs.get(name)
+        if env is None:
+            env = self.env_funcs[name]()
+            self._lift_limit(env)
+            self._envs[name] = env
+        return env
+
+    def _lift_limit(self, env: Any) -> None:
+        """Raise a freshly built env's own step limit (``max_path_length``) to L if it is lower.
+
+        Contract: an attempt is never cut by the env before L steps because of its own limit
+        (KMW-EPL-2); a limit at or above L is left alone.
+        """
+        if getattr(env, "max_path_length", self.max_episode_length) < self.max_episode_length:
+            env.max_path_length = self.max_episode_length
+
+    def _probe_spaces(self) -> None:
+        """Set ``observation_space``, ``action_space`` (and the env's observation size) from the
+        split's first class's env, with the split's first task of that class set on it.
+
+        The observation space can depend on the task (Meta-World's partial observability is
+        task data), so it is read with a task set, and Meta-World's task-aware
+        ``sawyer_observation_space`` (which its ``step`` clips to) is preferred: its
+        ``observation_space`` is fixed at construction, goal-hidden.
+
+        Contract: ``observation_space`` is ``_make_observation_space`` of the env's observation
+        space (KMW-OBS-1, OBS-2); ``action_space`` is the env's own (KMW-IFC-2).
+        """
         first = self._class_names[0]
         probe = self._env_for(first)
         probe.set_task(self._tasks_by_class[first][0])
@@ -150,43 +230,170 @@ class KEpisodeMetaworld(gym.Env):
         if inner is None:
             inner = probe.observation_space
         self._obs_dim = int(np.prod(inner.shape))
-        self.observation_space = gym.spaces.Box(
+        self.observation_space = self._make_observation_space(inner)
+        self.action_space = probe.action_space
+
+    def _make_observation_space(self, inner: gym.spaces.Box) -> gym.spaces.Box:
+        """The wrapper's observation space for the env's observation space ``inner``.
+
+        Contract: a float32 ``Box`` of shape ``(D + 1,)``: ``inner``'s bounds (flattened, cast
+        to float32), then the soft-reset flag's bounds ``[0, 1]`` (KMW-OBS-1, OBS-2).
+        """
+        return gym.spaces.Box(
             low=np.append(np.asarray(inner.low, dtype=np.float32).ravel(), np.float32(0.0)),
             high=np.append(np.asarray(inner.high, dtype=np.float32).ravel(), np.float32(1.0)),
             dtype=np.float32,
         )
-        self.action_space = probe.action_space
 
-        self.env: Any = None
-        self.task_name: str | None = None
-        self.task: Any = None
-        self._trial_over = True
-
-    # -- construction helpers (part of the public surface AMAGO's wrapper has) --------------
-
-    def get_env_funcs(self, benchmark: Any, train_set: bool) -> dict[str, Callable[[], Any]]:
-        """Map each class name of the split to a zero-argument function that builds an env of it."""
-        classes: Mapping[str, Any] = (
-            benchmark.train_classes if train_set else benchmark.test_classes
-        )
-        return {name: cls for name, cls in classes.items()}
+    # -- observations -----------------------------------------------------------------------
 
     def get_obs(self, og_obs: np.ndarray, soft_reset: bool) -> np.ndarray:
-        """The wrapper's observation: the env's observation, cast to float32, then the flag."""
+        """The wrapper's observation: the env's observation, cast to float32, then the flag.
+
+        Contract: a new float32 array of shape ``(D + 1,)`` on every call (KMW-OBS-4) whose
+        first D entries are ``og_obs`` unchanged but for the cast (KMW-OBS-3) and whose last is
+        1.0 if ``soft_reset`` else 0.0 (KMW-SR-1, SR-3). Part of AMAGO's public surface.
+        """
         out = np.empty(self._obs_dim + 1, dtype=np.float32)
         out[:-1] = np.ravel(og_obs)
         out[-1] = 1.0 if soft_reset else 0.0
         return out
 
-    def _env_for(self, name: str) -> Any:
-        """The env of class ``name``, built on first use; its step limit is lifted to L if lower."""
-        env = self._envs.get(name)
-        if env is None:
-            env = self.env_funcs[name]()
-            if getattr(env, "max_path_length", self.max_episode_length) < self.max_episode_length:
-                env.max_path_length = self.max_episode_length
-            self._envs[name] = env
-        return env
+    # -- starting a trial (``reset``) --------------------------------------------------------
+
+    def _draw_task(self) -> tuple[str, Any]:
+        """Choose the trial's ``(class name, task)``: a class of the split uniformly, then one
+        of its tasks uniformly, both from ``self.np_random``.
+
+        Contract: only the split's classes and tasks (KMW-TSK-1); every class and every task
+        can be drawn (KMW-TSK-2); the draw depends on ``self.np_random`` alone, so a seeded
+        ``reset`` fixes it (KMW-TSK-3).
+        """
+        rng = self.np_random
+        name = self._class_names[int(rng.integers(len(self._class_names)))]
+        candidates = self._tasks_by_class[name]
+        return name, candidates[int(rng.integers(len(candidates)))]
+
+    def _set_trial_task(self, name: str, task: Any) -> None:
+        """Make ``task`` (of class ``name``) the trial's: set ``self.task``, ``self.task_name``
+        and ``self.env`` (the class's env, ``_env_for``) and call ``set_task`` on that env.
+
+        Contract: ``task_name`` is the benchmark's name of the class (KMW-IFC-5; it keys
+        ``reward_scales``, KMW-REW-1); the env runs ``task`` from the next env reset on.
+        """
+        self.task = task
+        self.task_name = name
+        self.env = self._env_for(name)
+        self.env.set_task(task)
+
+    def _start_trial(self) -> None:
+        """Reset the trial's book-keeping: attempt 0, no successes, fresh attempt counters
+        (``_start_attempt``), trial running.
+
+        Contract: nothing of an earlier (possibly interrupted) trial carries over (KMW-ATT-4).
+        """
+        self._attempt = 0
+        self._successes = 0
+        self._start_attempt()
+        self._trial_over = False
+
+    def _start_attempt(self) -> None:
+        """Reset the current attempt's counters: no steps, return 0.0, no success yet."""
+        self._attempt_steps = 0
+        self._attempt_return = 0.0
+        self._attempt_success = False
+
+    # -- a step inside an attempt (``step``) -------------------------------------------------
+
+    def _step_after_end(self, action: Any) -> Any:
+        """``step()`` with no trial running (it ended, or ``reset()`` was never called).
+
+        Contract: raise ``RuntimeError`` without touching the env (KMW-ATT-5).
+        """
+        raise RuntimeError(
+            "step() called after the trial ended (or before the first reset()): call reset()"
+        )
+
+    def _scale(self, reward: Any) -> float:
+        """The reward the wrapper returns for the env's ``reward``: times
+        ``reward_scales.get(task_name, 1.0)``, as a Python float (KMW-REW-1)."""
+        return float(reward) * self.reward_scales.get(self.task_name, 1.0)
+
+    def _record_step(
+        self, reward: float, terminated: Any, truncated: Any, info: dict[str, Any]
+    ) -> bool:
+        """Add one step to the current attempt's record and say whether it ended the attempt.
+
+        ``reward`` is the returned (scaled) reward, ``info`` the env's info for the step.
+
+        Contract: the attempt's return is the sum of its returned rewards (KMW-LOG-2); it is a
+        success once ``info["success"]`` was truthy on any of its steps (KMW-LOG-1); it ends
+        when the env returned ``terminated`` or ``truncated`` or after L steps, and never
+        because of success (KMW-ATT-1, EPL-1).
+        """
+        self._attempt_steps += 1
+        self._attempt_return += reward
+        self._attempt_success = self._attempt_success or bool(info.get("success", False))
+        return bool(terminated or truncated or self._attempt_steps >= self.max_episode_length)
+
+    # -- the step that ends an attempt -------------------------------------------------------
+
+    def _log_attempt(self, info: dict[str, Any], i: int) -> None:
+        """Write attempt ``i``'s (0-based) results into the ending step's ``info``.
+
+        Contract: ``episode_success_key(i)`` is 1.0 or 0.0 and ``episode_return_key(i)`` the
+        attempt's return (KMW-LOG-1, LOG-2), each once per trial (KMW-LOG-4).
+        """
+        info[episode_success_key(i)] = float(self._attempt_success)
+        info[episode_return_key(i)] = self._attempt_return
+
+    def _end_attempt(self) -> None:
+        """Close the current attempt's book-keeping: count its success, advance the attempt
+        index and start the next attempt's counters (``_start_attempt``).
+
+        Contract: nothing of the ended attempt (steps, return, success) carries over.
+        """
+        self._successes += int(self._attempt_success)
+        self._attempt += 1
+        self._start_attempt()
+
+    def _more_attempts(self) -> bool:
+        """Whether the trial goes on after the attempt just ended: fewer than k ended so far
+        (KMW-ATT-2, ATT-3)."""
+        return self._attempt < self.k_episodes
+
+    def _soft_reset_step(
+        self, obs: np.ndarray, reward: float, terminated: Any, truncated: Any, info: dict[str, Any]
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The return value of a step that ends an attempt other than the last (the *soft
+        reset*): reset the trial's env (no new task) and return its observation, flagged.
+
+        Contract: the env (the same instance, task unchanged) is reset once (KMW-SR-4); the
+        observation is the env's reset observation with flag 1.0 (KMW-SR-1, SR-2); both done
+        flags are False (KMW-ATT-2); ``info`` is the ending step's (with the attempt's keys).
+        """
+        obs, _ = self.env.reset()
+        return self.get_obs(obs, soft_reset=True), reward, False, False, info
+
+    # -- the step that ends the trial --------------------------------------------------------
+
+    def _log_trial(self, info: dict[str, Any]) -> None:
+        """Write the trial's totals into the final step's ``info``: the number of successful
+        attempts and that number divided by k (KMW-LOG-3)."""
+        info[TOTAL_SUCCESSES_KEY] = float(self._successes)
+        info[SUCCESS_RATE_KEY] = self._successes / self.k_episodes
+
+    def _final_step(
+        self, obs: np.ndarray, reward: float, terminated: Any, truncated: Any, info: dict[str, Any]
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The return value of the step that ends the k-th attempt.
+
+        Contract: the terminal observation with flag 0.0 (KMW-SR-3); ``truncated`` True, or
+        ``terminated`` True instead when the env itself terminated on this step (KMW-ATT-2);
+        ``info`` the step's, with the last attempt's keys and the totals.
+        """
+        ended_by_env = bool(terminated)
+        return self.get_obs(obs, soft_reset=False), reward, ended_by_env, not ended_by_env, info
 
     # -- gymnasium API ----------------------------------------------------------------------
 
@@ -200,21 +407,9 @@ class KEpisodeMetaworld(gym.Env):
         Returns the first observation (flag 1.0) and the env's reset ``info``.
         """
         super().reset(seed=seed)
-        rng = self.np_random
-        name = self._class_names[int(rng.integers(len(self._class_names)))]
-        candidates = self._tasks_by_class[name]
-        self.task = candidates[int(rng.integers(len(candidates)))]
-        self.task_name = name
-        self.env = self._env_for(name)
-        self.env.set_task(self.task)
-        obs, info = self.env.reset(seed=int(rng.integers(2**31 - 1)))
-
-        self._attempt = 0
-        self._attempt_steps = 0
-        self._attempt_return = 0.0
-        self._attempt_success = False
-        self._successes = 0
-        self._trial_over = False
+        self._set_trial_task(*self._draw_task())
+        obs, info = self.env.reset(seed=int(self.np_random.integers(2**31 - 1)))
+        self._start_trial()
         return self.get_obs(obs, soft_reset=True), dict(info)
 
     def step(
@@ -228,38 +423,21 @@ class KEpisodeMetaworld(gym.Env):
             RuntimeError: the trial has ended (or ``reset()`` was never called): call ``reset()``.
         """
         if self._trial_over:
-            raise RuntimeError(
-                "step() called after the trial ended (or before the first reset()): call reset()"
-            )
+            return self._step_after_end(action)
         action = check_action(action, self.action_space.shape, self.action_space.dtype)
         obs, reward, terminated, truncated, info = self.env.step(action)
-        reward = float(reward) * self.reward_scales.get(self.task_name, 1.0)
+        reward = self._scale(reward)
         info = dict(info)
-        self._attempt_steps += 1
-        self._attempt_return += reward
-        self._attempt_success = self._attempt_success or bool(info.get("success", False))
-
-        attempt_over = terminated or truncated or self._attempt_steps >= self.max_episode_length
-        if not attempt_over:
+        if not self._record_step(reward, terminated, truncated, info):
             return self.get_obs(obs, soft_reset=False), reward, False, False, info
 
-        i = self._attempt
-        info[episode_success_key(i)] = float(self._attempt_success)
-        info[episode_return_key(i)] = self._attempt_return
-        self._successes += int(self._attempt_success)
-        self._attempt = i + 1
-        self._attempt_steps = 0
-        self._attempt_return = 0.0
-        self._attempt_success = False
-        if self._attempt < self.k_episodes:
-            obs, _ = self.env.reset()
-            return self.get_obs(obs, soft_reset=True), reward, False, False, info
-
+        self._log_attempt(info, self._attempt)
+        self._end_attempt()
+        if self._more_attempts():
+            return self._soft_reset_step(obs, reward, terminated, truncated, info)
         self._trial_over = True
-        info[TOTAL_SUCCESSES_KEY] = float(self._successes)
-        info[SUCCESS_RATE_KEY] = self._successes / self.k_episodes
-        ended_by_env = bool(terminated)
-        return self.get_obs(obs, soft_reset=False), reward, ended_by_env, not ended_by_env, info
+        self._log_trial(info)
+        return self._final_step(obs, reward, terminated, truncated, info)
 
     def close(self) -> None:
         """Close every env instance built so far; ``reset()`` builds them again if needed."""

@@ -9,8 +9,9 @@ subprocess (cwd = repository root, ``PYTHONPATH`` = repository root), exactly as
 check a wrapper. A *mutant* (``tests/mutants/``) is **caught** when the MUST requirements it
 declares in ``BREAKS`` are exactly the ones that fail, its declared SHOULD requirements show as
 SHOULD findings and nothing else does, and the run exits non-zero if it breaks a MUST. A
-*variant* (``tests/correct_variants/``) and the *control* (``tests/mutants/_base.py``, the
-reference split into hooks) **pass** when the run exits 0 with no failure and no SHOULD finding.
+*variant* (``tests/correct_variants/``) and the *control* (the reference ``kmw.KEpisodeMetaworld``
+itself, which the mutants subclass) **pass** when the run exits 0 with no failure and no SHOULD
+finding.
 
 The script prints a table mutant x requirement (``X`` declared and caught, ``m`` declared but
 missed, ``+`` failed but not declared, ``s``/``S?`` the same for SHOULD findings, ``-`` not
@@ -54,6 +55,8 @@ QUICK_PROFILE = "kmw-quick"
 TEST_PROFILES = (QUICK_PROFILE,)
 #: Outcomes of the plugin's report.
 PASS, FAIL, SHOULD_FINDING, NOT_CHECKED = "pass", "fail", "should-finding", "not-checked"
+#: The unmutated control: the reference itself (``--kmw-impl``), run under this candidate name.
+CONTROL_IMPL, CONTROL_NAME = "kmw.KEpisodeMetaworld", "reference"
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,11 @@ def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
 
     wanted = set(only) if only else None
     out: list[Candidate] = []
-    modules = [("control", f"tests.mutants.{mutants.CONTROL}")]
-    modules += [("mutant", f"tests.mutants.{n}") for n in mutants.mutant_names()]
+    if wanted is None or CONTROL_NAME in wanted:
+        module, cls = CONTROL_IMPL.rsplit(".", 1)
+        doc = (getattr(_load(module), cls).__doc__ or "").strip().splitlines()[0]
+        out.append(Candidate(kind="control", name=CONTROL_NAME, impl=CONTROL_IMPL, doc=doc))
+    modules = [("mutant", f"tests.mutants.{n}") for n in mutants.mutant_names()]
     modules += [
         ("variant", f"tests.correct_variants.{n}") for n in correct_variants.variant_names()
     ]

@@ -12,17 +12,15 @@ suite's model stops following the trial there and checks them on other examples)
 missing action makes undefined (with no env reset between attempts there is no reset
 observation to compare, KMW-SR-2; the missing reset is KMW-SR-4).
 
-Most are small subclasses of ``tests.mutants._base.HookedReference``, the reference wrapper
-split into hooks; ``_base`` itself is the unmutated control and must pass everything.
+Most are small subclasses of the reference, ``kmw.KEpisodeMetaworld``, overriding one of the
+hooks its ``__init__``/``reset``/``step`` are written in (``docs/wrapper.md``, "Extension
+points"); the reference itself is the kill matrix's unmutated control and must pass everything.
 """
 
 from __future__ import annotations
 
 import pkgutil
 from pathlib import Path
-
-#: The unmutated control module (``tests.mutants._base``): must pass every requirement.
-CONTROL = "_base"
 
 
 def mutant_names() -> list[str]:

@@ -3,10 +3,10 @@
 import gymnasium as gym
 import numpy as np
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         inner = self.action_space

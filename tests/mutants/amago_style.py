@@ -26,8 +26,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kmw import KEpisodeMetaworld
 from kmw.wrapper import TOTAL_SUCCESSES_KEY
-from tests.mutants._base import HookedReference
 
 P = "AMAGO_LOG_METRIC"
 
@@ -54,7 +54,7 @@ class _OldApiEnv:
         return obs, reward, bool(done) and not cut, cut, info
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _check_args(self, split: Any, k: Any, length: Any) -> tuple[str, int, int]:
         assert split in ("train", "test")  # bugs: no ValueError; k and L not checked at all
         return split, k, length

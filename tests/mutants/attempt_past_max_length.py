@@ -1,10 +1,11 @@
 """An attempt runs one step past ``max_episode_length`` (``>`` instead of ``>=``)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
-    def _attempt_over(self, terminated, truncated, info):
+class Wrapper(KEpisodeMetaworld):
+    def _record_step(self, reward, terminated, truncated, info):
+        super()._record_step(reward, terminated, truncated, info)
         return bool(terminated or truncated or self._attempt_steps > self.max_episode_length)
 
     def _lift_limit(self, env):

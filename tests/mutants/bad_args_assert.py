@@ -2,10 +2,10 @@
 
 import numbers
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _check_args(self, split, k, length):
         assert split in ("train", "test")
         for value in (k, length):

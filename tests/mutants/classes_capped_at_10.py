@@ -1,11 +1,11 @@
 """The class is drawn among the split's first 10 classes only (written for ML10): ML45's others never run."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 MAX_CLASSES = 10
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _draw_task(self):
         rng = self.np_random
         names = self._class_names[:MAX_CLASSES]  # bug: classes past the tenth are never drawn

@@ -1,9 +1,9 @@
 """``max_path_length`` is never lifted: attempts are cut at the env's own limit whatever L is."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _lift_limit(self, env):
         pass
 

@@ -1,9 +1,9 @@
 """The done flag comes one step early (the count is compared before the increment)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def step(self, action):
         last_attempt = not self._trial_over and self._attempt == self.k_episodes - 1
         steps_before = getattr(self, "_attempt_steps", 0)

@@ -1,9 +1,9 @@
 """The done flag comes one step late: ``done`` uses the attempt count before the step."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def step(self, action):
         if getattr(self, "_late_done", False):
             # the step after the k-th attempt ended: step the env once more, then say done

@@ -1,9 +1,9 @@
 """The env's own ``terminated``/``truncated`` are passed through on attempt ends before the last."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _soft_reset_step(self, obs, reward, terminated, truncated, info):
         out = super()._soft_reset_step(obs, reward, terminated, truncated, info)
         return out[0], out[1], bool(terminated), bool(truncated), out[4]

@@ -1,9 +1,9 @@
 """Each attempt runs on a freshly built env instance (task set on it again), not the trial's env."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _soft_reset_step(self, obs, reward, terminated, truncated, info):
         name = self._trial_class
         self.env = self.env_funcs[name]()

@@ -1,13 +1,13 @@
 """The per-attempt keys are cached for attempts 0-9 and indexed modulo 10: ``Episode 10`` logs as 0."""
 
+from kmw import KEpisodeMetaworld
 from kmw.wrapper import episode_return_key, episode_success_key
-from tests.mutants._base import HookedReference
 
 SUCCESS_KEYS = [episode_success_key(i) for i in range(10)]
 RETURN_KEYS = [episode_return_key(i) for i in range(10)]
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _log_attempt(self, info, i):
         info[SUCCESS_KEYS[i % 10]] = float(self._attempt_success)
         info[RETURN_KEYS[i % 10]] = self._attempt_return

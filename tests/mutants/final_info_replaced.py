@@ -1,10 +1,10 @@
 """The final step's ``info`` is a fresh dict of the totals: the last attempt's keys are lost."""
 
+from kmw import KEpisodeMetaworld
 from kmw.wrapper import SUCCESS_RATE_KEY, TOTAL_SUCCESSES_KEY
-from tests.mutants._base import HookedReference
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _final_step(self, obs, reward, terminated, truncated, info):
         totals = {k: info[k] for k in (TOTAL_SUCCESSES_KEY, SUCCESS_RATE_KEY)}
         return super()._final_step(obs, reward, terminated, truncated, totals)

@@ -2,18 +2,18 @@
 
 import numpy as np
 
+from kmw import KEpisodeMetaworld
 from kmw.wrapper import (
     SUCCESS_RATE_KEY,
     TOTAL_SUCCESSES_KEY,
     episode_return_key,
     episode_success_key,
 )
-from tests.mutants._base import HookedReference
 
 SLOTS = 8
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _start_trial(self):
         self._slots = np.zeros((SLOTS, 2))  # (success, return) per attempt
         super()._start_trial()

@@ -1,9 +1,9 @@
 """The soft-reset flag is set one step late: on the step after the attempt ended, not on it."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _start_trial(self) -> None:
         super()._start_trial()
         self._flag_pending = False

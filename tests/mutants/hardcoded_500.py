@@ -1,11 +1,11 @@
 """The env's step limit is lifted to a hard-coded 500 (Meta-World's) instead of to L."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 METAWORLD_MAX_PATH_LENGTH = 500
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _lift_limit(self, env):
         if getattr(env, "max_path_length", self.max_episode_length) < self.max_episode_length:
             env.max_path_length = METAWORLD_MAX_PATH_LENGTH  # bug: should be max_episode_length

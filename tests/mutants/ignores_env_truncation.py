@@ -1,11 +1,11 @@
 """The underlying env's ``truncated`` is ignored: an attempt ends only on ``terminated`` or at L."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
-    def _attempt_over(self, terminated, truncated, info):
-        return bool(terminated or self._attempt_steps >= self.max_episode_length)
+class Wrapper(KEpisodeMetaworld):
+    def _record_step(self, reward, terminated, truncated, info):
+        return super()._record_step(reward, terminated, False, info)  # bug: truncated dropped
 
 
 # On the last attempt the ignored truncation also leaves the done flag unset (KMW-ATT-2).

@@ -1,9 +1,9 @@
 """One ``info`` dict is cleared and refilled by every ``reset``/``step`` and returned each time."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _shared(self, info):
         shared = self.__dict__.setdefault("_info", {})
         shared.clear()  # bug: the dict returned by the previous call is emptied and refilled

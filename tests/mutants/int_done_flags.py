@@ -1,9 +1,9 @@
 """``terminated``/``truncated`` come out as ints (0/1) instead of bools."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
         return obs, reward, int(terminated), int(truncated), info

@@ -1,9 +1,9 @@
 """Logged keys stay in a persistent dict merged into every later step's ``info`` of the trial."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _start_trial(self):
         super()._start_trial()
         self._logged = {}

@@ -1,9 +1,9 @@
 """``max_path_length`` is lifted only on the env built at construction, not on envs built later."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _lift_limit(self, env):
         if not self._envs:  # bug: only the probe env (the first one built) gets the lifted limit
             super()._lift_limit(env)

@@ -1,9 +1,9 @@
 """On the last attempt the done flag is set only at L steps, not when the env ends it earlier."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _end_attempt(self):
         self._ended_after = self._attempt_steps
         super()._end_attempt()

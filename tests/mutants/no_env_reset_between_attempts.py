@@ -1,9 +1,9 @@
 """Between attempts the env is not reset: the wrapper only raises the flag and keeps stepping."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _soft_reset_step(self, obs, reward, terminated, truncated, info):
         return self.get_obs(obs, soft_reset=True), reward, False, False, info
 

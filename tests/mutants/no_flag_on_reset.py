@@ -1,11 +1,13 @@
 """The soft-reset flag is missing (0.0) on the observation from ``reset()``."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
-    def _reset_obs(self, obs):
-        return self.get_obs(obs, soft_reset=False)
+class Wrapper(KEpisodeMetaworld):
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        obs[-1] = 0.0  # bug: the reset observation is built with soft_reset=False
+        return obs, info
 
 
 BREAKS = frozenset({"KMW-SR-1"})

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def get_obs(self, og_obs, soft_reset):
         buf = self.__dict__.get("_obs_buf")
         if buf is None:

@@ -1,21 +1,21 @@
 """Inside an attempt the observation returned is the previous step's, not this step's."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
-    def _reset_obs(self, obs):
-        self._stale = obs
-        return super()._reset_obs(obs)
+class Wrapper(KEpisodeMetaworld):
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        self._stale = obs[:-1].copy()
+        return obs, info
 
-    def _inner_obs(self, obs):
-        stale, self._stale = self._stale, obs
-        return super()._inner_obs(stale)
-
-    def _soft_reset_step(self, obs, reward, terminated, truncated, info):
-        out = super()._soft_reset_step(obs, reward, terminated, truncated, info)
-        self._stale = out[0][:-1]
-        return out
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        fresh = obs[:-1].copy()
+        if obs[-1] == 0.0 and not (terminated or truncated):  # a step inside an attempt
+            obs[:-1] = self._stale  # bug: the previous step's observation
+        self._stale = fresh
+        return obs, reward, terminated, truncated, info
 
 
 BREAKS = frozenset({"KMW-OBS-3"})

@@ -3,10 +3,10 @@
 import gymnasium as gym
 import numpy as np
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _make_observation_space(self, inner):
         return gym.spaces.Box(
             np.asarray(inner.low, np.float32), np.asarray(inner.high, np.float32),

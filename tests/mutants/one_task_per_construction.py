@@ -1,9 +1,9 @@
 """The task is drawn once, at the first ``reset()``, and every later trial reuses it."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _draw_task(self):
         if getattr(self, "_first_draw", None) is None:
             self._first_draw = super()._draw_task()

@@ -1,9 +1,9 @@
 """``reset()`` mid-trial clears the trial's counters but not the interrupted attempt's return and success."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _start_trial(self):
         self._attempt = 0
         self._successes = 0

@@ -1,9 +1,9 @@
 """The attempt return is not reset between attempts: each logged return is the running total."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _end_attempt(self):
         ret = self._attempt_return
         super()._end_attempt()

@@ -1,15 +1,15 @@
 """The logged attempt return sums the unscaled env rewards, not the rewards the wrapper returned."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _scale(self, reward):
         self._raw_reward = float(reward)
         return super()._scale(reward)
 
-    def _return_term(self, reward, info):
-        return self._raw_reward
+    def _record_step(self, reward, terminated, truncated, info):
+        return super()._record_step(self._raw_reward, terminated, truncated, info)
 
 
 BREAKS = frozenset({"KMW-LOG-2"})

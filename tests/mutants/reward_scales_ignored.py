@@ -1,9 +1,9 @@
 """``reward_scales`` is ignored: the env's reward is returned unscaled."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _scale(self, reward):
         return float(reward)
 

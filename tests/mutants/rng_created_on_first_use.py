@@ -1,9 +1,9 @@
 """The task RNG is seeded only by the first seed given: later ``reset(seed=s)`` ignore ``s``."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def reset(self, *, seed=None, options=None):
         if getattr(self, "_rng_seeded", False):
             seed = None  # bug: the RNG already exists, so the new seed is dropped

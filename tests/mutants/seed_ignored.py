@@ -2,10 +2,10 @@
 
 import random
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _draw_task(self):
         name = random.choice(self._class_names)
         return name, random.choice(self._tasks_by_class[name])

@@ -1,10 +1,10 @@
 """The split is not validated: anything but ``"train"`` silently means the test split."""
 
+from kmw import KEpisodeMetaworld
 from kmw._validation import check_positive_int
-from tests.mutants._base import HookedReference
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _check_args(self, split, k, length):
         return (
             split,

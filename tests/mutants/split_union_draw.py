@@ -1,9 +1,9 @@
 """A quarter of the resets draw the task from the whole benchmark (train + test tasks)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _draw_task(self):
         rng = self.np_random
         if rng.random() < 0.25:  # bug: a "mixed" draw over both splits' tasks

@@ -1,9 +1,9 @@
 """``step()`` after the trial ended is accepted: the env is stepped and done is returned again."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _step_after_end(self, action):
         if self.env is None:
             raise RuntimeError("call reset() first")

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _start_attempt(self):
         super()._start_attempt()
         self._attempt_steps = np.zeros((), dtype=np.uint8)  # += 1 wraps 255 -> 0, silently

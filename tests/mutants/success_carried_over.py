@@ -1,9 +1,9 @@
 """Attempt success is not cleared between attempts: one success marks every later attempt."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _end_attempt(self):
         success = self._attempt_success
         super()._end_attempt()

@@ -1,11 +1,12 @@
 """Attempt success is taken from the attempt's last step only (``=`` instead of ``or``)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
-    def _update_success(self, so_far, info):
-        return bool(info.get("success", False))
+class Wrapper(KEpisodeMetaworld):
+    def _record_step(self, reward, terminated, truncated, info):
+        self._attempt_success = False  # bug: earlier steps' success is forgotten
+        return super()._record_step(reward, terminated, truncated, info)
 
 
 BREAKS = frozenset({"KMW-LOG-1", "KMW-LOG-3"})

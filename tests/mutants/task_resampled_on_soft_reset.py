@@ -1,9 +1,9 @@
 """A soft reset draws a new task of the same class and sets it before resetting the env."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _soft_reset_step(self, obs, reward, terminated, truncated, info):
         tasks = self._tasks_by_class[self.env_name_of_trial]
         self.task = tasks[int(self.np_random.integers(len(tasks)))]

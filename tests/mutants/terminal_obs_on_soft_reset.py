@@ -1,9 +1,9 @@
 """On a soft reset the terminal observation is returned (with flag 1.0) instead of the reset one."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _soft_reset_step(self, obs, reward, terminated, truncated, info):
         self.env.reset()
         return self.get_obs(obs, soft_reset=True), reward, False, False, info

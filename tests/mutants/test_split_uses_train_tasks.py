@@ -6,10 +6,10 @@ AMAGO's earlier wrapper filtered ``benchmark.train_tasks`` by class whatever the
 to the split's own tasks for a class with no train task, so only the split mix shows.
 """
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _split_tasks(self, benchmark, train_set):
         own = super()._split_tasks(benchmark, train_set)
         shared = {t.env_name for t in benchmark.train_tasks}

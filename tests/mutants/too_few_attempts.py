@@ -1,9 +1,9 @@
 """k-1 attempts: the trial ends after attempt k-1 (``<`` compared against ``k - 1``)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _more_attempts(self) -> bool:
         return self._attempt < max(self.k_episodes - 1, 1)
 

@@ -1,9 +1,9 @@
 """k+1 attempts: the trial goes on for one attempt more (``<=`` instead of ``<``)."""
 
-from tests.mutants._base import HookedReference
+from kmw import KEpisodeMetaworld
 
 
-class Wrapper(HookedReference):
+class Wrapper(KEpisodeMetaworld):
     def _more_attempts(self) -> bool:
         return self._attempt <= self.k_episodes
 
