@@ -2,23 +2,30 @@
 
 Run as a script from the repository root::
 
-    python tests/kill_matrix.py [--json PATH] [--jobs 2] [--only NAME ...]
+    python tests/kill_matrix.py [--json PATH] [--jobs 2] [--only NAME ...] [--subprocess]
 
-Each candidate is checked in its own ``python -m pytest --kmw-impl=<candidate> --kmw-report=...``
-subprocess (cwd = repository root, ``PYTHONPATH`` = repository root), exactly as a user would
-check a wrapper. A *mutant* (``tests/mutants/``) is **caught** when the MUST requirements it
-declares in ``BREAKS`` are exactly the ones that fail, its declared SHOULD requirements show as
-SHOULD findings and nothing else does, and the run exits non-zero if it breaks a MUST. A
-*variant* (``tests/correct_variants/``) and the *control* (the reference ``kmw.KEpisodeMetaworld``
-itself, which the mutants subclass) **pass** when the run exits 0 with no failure and no SHOULD
-finding.
+By default each candidate is checked **in-process** (:func:`run_in_process`, through
+``tests/inprocess.py``): every suite test function is called directly with the ``kmw_config``
+the plugin would build, under the same hypothesis profile, and its exception goes through the
+plugin's own verdict logic (``conformance.front.verdicts.decide_failure``) and report
+(``conformance.front.report.Aggregator`` / ``build_report``); ``--jobs`` forked worker
+processes share the candidates. ``--subprocess`` runs each candidate in its own
+``python -m pytest --kmw-impl=<candidate> --kmw-report=...`` subprocess instead
+(:func:`run_candidate`; cwd = repository root, ``PYTHONPATH`` = repository root), exactly as a
+user would check a wrapper. Both give the same :class:`RunResult`, judged by :func:`judge`.
+
+A *mutant* (``tests/mutants/``) is **caught** when the MUST requirements it declares in
+``BREAKS`` are exactly the ones that fail, its declared SHOULD requirements show as SHOULD
+findings and nothing else does, and the run exits non-zero if it breaks a MUST. A *variant*
+(``tests/correct_variants/``) and the *control* (:data:`CONTROL_IMPL`) **pass** when the run
+exits 0 with no failure and no SHOULD finding.
 
 The script prints a table mutant x requirement (``X`` declared and caught, ``m`` declared but
 missed, ``+`` failed but not declared, ``s``/``S?`` the same for SHOULD findings, ``-`` not
 checked), the kill rate (mutants caught exactly as declared / mutants) and each variant's status.
 ``--json`` writes every candidate's JSON report (the plugin's ``--kmw-report`` shape) with the
 verdict added under ``"kill_matrix"``. It is importable: ``tests/test_mutants.py`` uses
-:func:`candidates`, :func:`run_candidate` and :func:`judge`.
+:func:`candidates`, :func:`run_in_process`, :func:`run_candidate` and :func:`judge`.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +49,12 @@ if str(ROOT) not in sys.path:  # run as a script: make ``tests.*`` and ``conform
     sys.path.insert(0, str(ROOT))
 
 from conformance.engine.spec import load_spec  # noqa: E402
+from conformance.front.verdicts import (  # noqa: E402 - the plugin's outcome names
+    FAIL,
+    NOT_CHECKED,
+    PASS,
+    SHOULD_FINDING,
+)
 
 #: Set in the environment of every suite subprocess, so tests/test_mutants.py never recurses.
 INNER_RUN_ENV = "KMW_KILL_MATRIX_INNER"
@@ -53,10 +66,11 @@ DEFAULT_PROFILE = "kmw-dev"
 QUICK_PROFILE = "kmw-quick"
 #: The profiles ``tests/mutants/_quick_profile.py`` registers.
 TEST_PROFILES = (QUICK_PROFILE,)
-#: Outcomes of the plugin's report.
-PASS, FAIL, SHOULD_FINDING, NOT_CHECKED = "pass", "fail", "should-finding", "not-checked"
-#: The unmutated control: the reference itself (``--kmw-impl``), run under this candidate name.
+#: The control: the unmutated reference, which every mutant subclasses (a dotted path, as
+#: ``--kmw-impl`` takes it), and the candidate name it runs under.
 CONTROL_IMPL, CONTROL_NAME = "kmw.KEpisodeMetaworld", "reference"
+#: Re-exported for the matrix's users: the outcomes of the plugin's report.
+OUTCOMES = (PASS, FAIL, SHOULD_FINDING, NOT_CHECKED)
 
 
 @dataclass(frozen=True)
@@ -111,40 +125,43 @@ def _load(module: str) -> Any:
     return importlib.import_module(module)
 
 
+def _candidate(kind: str, impl: str) -> Candidate:
+    """The candidate at dotted path ``impl``: named after its module (``pkg.name.Wrapper``) or
+    its attribute (``kmw.KEpisodeMetaworld``); its declarations are its module's."""
+    module, _, attr = impl.rpartition(".")
+    mod = _load(module)
+    obj = getattr(mod, attr)
+    name = module.rsplit(".", 1)[-1] if attr == "Wrapper" else attr
+    doc = (getattr(mod, "__doc__", None) if attr == "Wrapper" else obj.__doc__) or ""
+    return Candidate(
+        kind=kind,
+        name=name,
+        impl=impl,
+        doc=doc.strip().splitlines()[0] if doc.strip() else "",
+        breaks=frozenset(getattr(mod, "BREAKS", frozenset())) if attr == "Wrapper" else frozenset(),
+        options=tuple(getattr(mod, "OPTIONS", ())) if attr == "Wrapper" else (),
+        not_checked=frozenset(getattr(mod, "NOT_CHECKED", frozenset())) if attr == "Wrapper"
+        else frozenset(),
+    )
+
+
 def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
-    """Every mutant, the control and every correct variant (or those named in ``only``)."""
+    """The control, every mutant and every correct variant (or those named in ``only``)."""
     from tests import correct_variants, mutants
 
     wanted = set(only) if only else None
-    out: list[Candidate] = []
-    if wanted is None or CONTROL_NAME in wanted:
-        module, cls = CONTROL_IMPL.rsplit(".", 1)
-        doc = (getattr(_load(module), cls).__doc__ or "").strip().splitlines()[0]
-        out.append(Candidate(kind="control", name=CONTROL_NAME, impl=CONTROL_IMPL, doc=doc))
-    modules = [("mutant", f"tests.mutants.{n}") for n in mutants.mutant_names()]
-    modules += [
-        ("variant", f"tests.correct_variants.{n}") for n in correct_variants.variant_names()
+    impls = [("control", CONTROL_IMPL)]
+    impls += [("mutant", f"tests.mutants.{n}.Wrapper") for n in mutants.mutant_names()]
+    impls += [
+        ("variant", f"tests.correct_variants.{n}.Wrapper") for n in correct_variants.variant_names()
     ]
-    for kind, module in modules:
-        name = module.rsplit(".", 1)[1]
-        if wanted is not None and name not in wanted:
-            continue
-        mod = _load(module)
-        doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
-        out.append(
-            Candidate(
-                kind=kind,
-                name=name,
-                impl=f"{module}.Wrapper",
-                doc=doc,
-                breaks=frozenset(getattr(mod, "BREAKS", frozenset())),
-                options=tuple(getattr(mod, "OPTIONS", ())),
-                not_checked=frozenset(getattr(mod, "NOT_CHECKED", frozenset())),
-            )
-        )
-    if wanted is not None and len(out) != len(wanted):
-        known = {c.name for c in out}
-        raise SystemExit(f"unknown candidates: {sorted(wanted - known)}")
+    out = [_candidate(kind, impl) for kind, impl in impls]
+    out[0] = replace(out[0], name=CONTROL_NAME)
+    if wanted is not None:
+        out = [c for c in out if c.name in wanted]
+        if len(out) != len(wanted):
+            known = {c.name for c in out}
+            raise SystemExit(f"unknown candidates: {sorted(wanted - known)}")
     return out
 
 
@@ -202,6 +219,25 @@ def run_candidate(
     tail = "\n".join(output.splitlines()[-80:])
     cpu = usage.ru_utime + usage.ru_stime
     return RunResult(candidate, proc.returncode, seconds, outcomes, report, tail, cpu)
+
+
+def run_in_process(candidate: Candidate, profile: str | None = DEFAULT_PROFILE) -> RunResult:
+    """Run the conformance suite on ``candidate`` in this process (``tests/inprocess.py``): the
+    same checks, verdicts and report as :func:`run_candidate`'s subprocess, without the
+    subprocess. ``candidate.options`` must be ``--kmw-*`` options the in-process runner knows."""
+    import resource
+
+    from tests.inprocess import SuiteOptions, run_suite
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    start, cpu_start = time.perf_counter(), cpu()
+    run = run_suite(candidate.impl, SuiteOptions.parse(candidate.options), profile)
+    seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
+    return RunResult(candidate, run.exit_status, seconds, run.outcomes, run.report,
+                     "\n".join(run.failed), cpu_seconds)
 
 
 def levels() -> dict[str, str]:
@@ -320,23 +356,63 @@ def format_compact(results: Sequence[RunResult], verdicts: Sequence[Verdict]) ->
     return "\n".join(lines)
 
 
+def _in_process_job(args: tuple[Candidate, str | None]) -> RunResult:
+    return run_in_process(*args)
+
+
 def run_all(
     cands: Sequence[Candidate], jobs: int = 2, profile: str | None = DEFAULT_PROFILE,
-    progress: bool = True,
+    progress: bool = True, in_process: bool = True,
 ) -> list[RunResult]:
-    """Run the suite on every candidate, ``jobs`` subprocesses at a time, in input order."""
+    """Run the suite on every candidate, in input order: in-process in ``jobs`` forked worker
+    processes (``jobs=1``: in this one), or with ``in_process=False`` one subprocess each,
+    ``jobs`` at a time."""
     workdir = Path(tempfile.mkdtemp(prefix="kmw-kill-"))
 
-    def one(c: Candidate) -> RunResult:
-        res = run_candidate(c, profile, workdir)
+    def show(res: RunResult) -> RunResult:
         if progress:
+            c = res.candidate
             print(f"  {c.kind:8s} {c.name:32s} exit {res.exit_status}  {res.seconds:6.1f} s "
                   f"({res.cpu_seconds:5.1f} s CPU)",
                   file=sys.stderr, flush=True)
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, cands))
+    if not in_process:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            return list(pool.map(lambda c: show(run_candidate(c, profile, workdir)), cands))
+    if jobs <= 1:
+        return [show(run_in_process(c, profile)) for c in cands]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Forked workers, one candidate at a time each (as an xdist worker runs test_mutants.py).
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        return [show(r) for r in pool.map(_in_process_job, [(c, profile) for c in cands],
+                                          chunksize=1)]
+
+
+def compare(
+    cands: Sequence[Candidate], jobs: int = 2, profile: str | None = DEFAULT_PROFILE,
+    progress: bool = True,
+) -> list[str]:
+    """Run every candidate in-process and as a subprocess under ``profile``; one line per
+    candidate whose per-requirement outcomes or exit status differ (none: the two agree)."""
+    inproc = run_all(cands, jobs=jobs, profile=profile, progress=progress, in_process=True)
+    sub = run_all(cands, jobs=jobs, profile=profile, progress=progress, in_process=False)
+    diffs = []
+    for a, b in zip(inproc, sub, strict=True):
+        if b.report is None:
+            diffs.append(f"{b.candidate.name}: the subprocess wrote no report "
+                         f"(exit {b.exit_status}):\n{b.output_tail}")
+            continue
+        differ = {rid: (a.outcomes.get(rid), b.outcomes.get(rid))
+                  for rid in dict.fromkeys([*a.outcomes, *b.outcomes])
+                  if a.outcomes.get(rid) != b.outcomes.get(rid)}
+        if differ or a.exit_status != b.exit_status:
+            diffs.append(f"{a.candidate.name}: exit {a.exit_status} in-process, {b.exit_status} "
+                         f"subprocess; (in-process, subprocess) outcomes differ: {differ}")
+    return diffs
 
 
 def load_results(path: Path, cands: Sequence[Candidate]) -> list[RunResult]:
@@ -367,6 +443,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"with --profile {QUICK_PROFILE}: examples per property (default 8)")
     parser.add_argument("--compact", action="store_true",
                         help="one row per mutant (bug, declared, flagged) instead of the grid")
+    parser.add_argument("--subprocess", action="store_true",
+                        help="check each candidate in its own pytest subprocess (as a user "
+                        "would) instead of in-process")
+    parser.add_argument("--compare", action="store_true",
+                        help="run every candidate both in-process and as a subprocess and list "
+                        "those whose outcomes differ (exit 1 if any)")
     parser.add_argument("--from-json", metavar="PATH",
                         help="print the matrix of a previous --json file instead of running")
     args = parser.parse_args(argv)
@@ -382,14 +464,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["KMW_QUICK_EXAMPLES"] = str(args.examples)
     cands = candidates(args.only)
     start = time.perf_counter()
-    results = run_all(cands, jobs=args.jobs, profile=args.profile)
+    if args.compare:
+        diffs = compare(cands, jobs=args.jobs, profile=args.profile)
+        print("\n".join(diffs) if diffs else
+              f"in-process and subprocess outcomes agree on all {len(cands)} candidates "
+              f"(profile {args.profile}).")
+        print(f"{time.perf_counter() - start:.0f} s wall.")
+        return 1 if diffs else 0
+    results = run_all(cands, jobs=args.jobs, profile=args.profile,
+                      in_process=not args.subprocess)
     lv = levels()
     verdicts = [judge(r, lv) for r in results]
     print((format_compact if args.compact else format_matrix)(results, verdicts))
     cpu = sum(r.cpu_seconds for r in results)
     print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s wall, "
           f"{cpu:.0f} s CPU ({cpu / max(len(results), 1):.1f} s CPU per run; "
-          f"profile {args.profile}, {args.jobs} at a time).")
+          f"profile {args.profile}, {args.jobs} at a time, "
+          f"{'subprocesses' if args.subprocess else 'in-process'}).")
     if args.json:
         data = {}
         for r, v in zip(results, verdicts, strict=True):

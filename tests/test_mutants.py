@@ -4,16 +4,23 @@ Every mutant of ``tests/mutants/`` (one planted bug each) must be caught exactly
 the MUST requirements in its ``BREAKS`` fail and no others, its SHOULD requirements show as
 SHOULD findings, and the run exits non-zero when a MUST breaks. Every correct variant of
 ``tests/correct_variants/`` (written independently from SPEC.md) and the unmutated control (the
-reference ``kmw.KEpisodeMetaworld`` itself, whose hooks the mutants override) must pass with no
-failure and no finding: a flagged correct wrapper is a false positive of the suite. Each check
-is a real ``pytest --kmw-impl=...`` subprocess, run by ``tests/kill_matrix.py``; parametrized per
-candidate so ``pytest -n 2`` spreads them.
+reference ``kmw.KEpisodeMetaworld`` itself, whose hooks the mutants override) must pass with no failure and
+no finding: a flagged correct wrapper is a false positive of the suite. The one judge is
+``tests/kill_matrix.py``'s :func:`~tests.kill_matrix.judge`.
+
+Each candidate is a parameter, checked **in this process** (``kill_matrix.run_in_process``: the
+suite's test functions called directly, their exceptions judged by the plugin's own
+``decide_failure`` and merged by its ``Aggregator``), so ``pytest -n 2`` spreads them over two
+workers with no subprocess each. The plugin's wiring is checked end to end by one real
+``pytest --kmw-impl=...`` subprocess per backend: on the scripted backend one mutant and one
+variant (whose outcomes must also equal the in-process ones), on real Meta-World the brief run
+of ``gym_wrapper_style``.
 
 The runs use the suite's default profile, ``kmw-dev`` (derandomized: the explicit schedule
-classes, then 20 random examples per property), each with a fresh hypothesis storage directory.
-Marked ``slow`` (``pytest -m slow tests/test_mutants.py``): the whole corpus twice under
-``kmw-dev`` and twice under ``kmw-ci`` with identical verdicts, and every correct variant on
-real Meta-World.
+classes, then 20 random examples per property). Marked ``slow``
+(``pytest -m slow tests/test_mutants.py``): the whole corpus twice under ``kmw-dev`` and twice
+under ``kmw-ci`` with identical verdicts, the in-process outcomes equal to the subprocess ones
+for every candidate under both profiles, and every correct variant on real Meta-World.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ MUTANTS = [c for c in CANDIDATES if c.kind == "mutant"]
 #: The variants (and not the control: the control is the reference itself, which
 #: tests/test_reference_conformance.py runs the suite on).
 CORRECT = [c for c in CANDIDATES if c.kind == "variant"]
+#: The candidates also checked by a real ``pytest --kmw-impl`` subprocess on the scripted
+#: backend (the plugin's wiring end to end): a mutant with options, SHOULD findings and
+#: not-checked requirements, and a correct variant.
+END_TO_END = ("amago_style", "gym_wrapper_style")
 
 
 #: Where the suite disagrees with SPEC.md on a candidate (reported to the suite's owner). Strict
@@ -63,8 +74,10 @@ def _params(cands: list[km.Candidate]) -> list:
     return out
 
 
-def _explain(result: km.RunResult) -> str:
+def _explain(result: km.RunResult, verdict: km.Verdict | None = None) -> str:
     lines = [f"{result.candidate.impl} ({result.candidate.doc}); exit {result.exit_status}"]
+    if verdict is not None:
+        lines.extend(f"  {p}" for p in verdict.problems)
     for rid, outcome in result.outcomes.items():
         if outcome in (km.FAIL, km.SHOULD_FINDING):
             example = (result.report or {}).get("requirements", {}).get(rid, {})
@@ -148,34 +161,34 @@ def test_mutant_overrides_the_reference_hooks(cand: km.Candidate) -> None:
         )
 
 
-# -- the suite on each candidate (one subprocess each) -------------------------------------------
+# -- the suite on each candidate (in-process; one subprocess per backend) -----------------------
+
+
+def _assert_judged(result: km.RunResult) -> None:
+    verdict = km.judge(result, LEVELS)
+    assert verdict.ok, _explain(result, verdict) + (
+        "" if result.report is not None else "\n" + result.output_tail)
 
 
 @pytest.mark.parametrize("cand", _params(MUTANTS))
-def test_suite_catches_mutant(cand: km.Candidate, tmp_path) -> None:
-    result = km.run_candidate(cand, workdir=tmp_path)
-    assert result.report is not None, _explain(result) + "\n" + result.output_tail
-    failed = {r for r, o in result.outcomes.items() if o == km.FAIL}
-    findings = {r for r, o in result.outcomes.items() if o == km.SHOULD_FINDING}
-    must = {r for r in cand.breaks if LEVELS[r] == "MUST"}
-    should = {r for r in cand.breaks if LEVELS[r] == "SHOULD"}
-    assert failed == must, _explain(result)
-    assert findings == should, _explain(result)
-    assert (result.exit_status != 0) == bool(must), _explain(result)
-    for rid in cand.not_checked:
-        assert result.outcomes.get(rid) == km.NOT_CHECKED, _explain(result)
-
-
-def _assert_passes(result: km.RunResult) -> None:
-    assert result.report is not None, _explain(result) + "\n" + result.output_tail
-    flagged = {r: o for r, o in result.outcomes.items() if o in (km.FAIL, km.SHOULD_FINDING)}
-    assert flagged == {}, _explain(result)
-    assert result.exit_status == 0, _explain(result)
+def test_suite_catches_mutant(cand: km.Candidate) -> None:
+    _assert_judged(km.run_in_process(cand))
 
 
 @pytest.mark.parametrize("cand", _params(CORRECT))
-def test_suite_passes_correct_wrapper(cand: km.Candidate, tmp_path) -> None:
-    _assert_passes(km.run_candidate(cand, workdir=tmp_path))
+def test_suite_passes_correct_wrapper(cand: km.Candidate) -> None:
+    _assert_judged(km.run_in_process(cand))
+
+
+@pytest.mark.parametrize("cand", [c for c in CANDIDATES if c.name in END_TO_END],
+                         ids=lambda c: c.name)
+def test_plugin_subprocess_judged_and_same_as_in_process(cand: km.Candidate, tmp_path) -> None:
+    """``pytest --kmw-impl=...`` as a user runs it: judged as declared, and every requirement's
+    outcome and the exit status as the in-process run gives them."""
+    result = km.run_candidate(cand, workdir=tmp_path)
+    _assert_judged(result)
+    inproc = km.run_in_process(cand)
+    assert (inproc.outcomes, inproc.exit_status) == (result.outcomes, result.exit_status)
 
 
 #: The variants that speak Meta-World 3's API (the real backend has no older gym API).
@@ -190,14 +203,14 @@ METAWORLD_BRIEF = ("att_1 or sr_2 or sr_4 or epl_2 or obs_3 or tsk_3 or ifc_2")
 def test_gymnasium_wrapper_variant_passes_on_real_metaworld_briefly(cand, tmp_path) -> None:
     result = km.run_candidate(cand, workdir=tmp_path,
                               extra=("--kmw-backend=metaworld", "-k", METAWORLD_BRIEF))
-    _assert_passes(result)
+    _assert_judged(result)
     assert sum(o == km.PASS for o in result.outcomes.values()) >= 7, result.outcomes
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cand", GYMNASIUM_VARIANTS, ids=lambda c: c.name)
 def test_correct_variant_passes_on_real_metaworld(cand: km.Candidate, tmp_path) -> None:
-    _assert_passes(km.run_candidate(cand, workdir=tmp_path, extra=("--kmw-backend=metaworld",)))
+    _assert_judged(km.run_candidate(cand, workdir=tmp_path, extra=("--kmw-backend=metaworld",)))
 
 
 @pytest.mark.slow
@@ -210,6 +223,15 @@ def test_corpus_verdicts_are_the_same_twice(profile: str) -> None:
     assert first == second
     bad = [v for v in (km.judge(r, LEVELS) for r in runs[0]) if not v.ok]
     assert not bad, "\n".join(f"{v.name}: {v.problems}" for v in bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["kmw-dev", "kmw-ci"])
+def test_in_process_outcomes_equal_subprocess_outcomes(profile: str) -> None:
+    """Every candidate under ``profile``, in-process and as a subprocess: the same outcome for
+    every requirement and the same exit status (``kill_matrix.compare``)."""
+    diffs = km.compare(CANDIDATES, jobs=2, profile=profile, progress=False)
+    assert not diffs, "\n".join(diffs)
 
 
 # -- AMAGO's wrapper: the docs' table, amago_style's declaration, the amago key scheme -------------
