@@ -29,3 +29,11 @@ settings.register_profile(
     derandomize=False,
     database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
 )
+# ``kmw-explore-long``: the same with 500 examples, for a search that must find a bug only
+# random exploration can (``tests/test_example_database.py``'s first run): a search stops at
+# its first failure, so the extra examples cost time only when there is nothing to find.
+settings.register_profile(
+    "kmw-explore-long",
+    parent=settings.get_profile("kmw-explore"),
+    max_examples=500,
+)
