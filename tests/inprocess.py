@@ -45,7 +45,7 @@ from conformance.engine.spec import contract_version, load_spec
 from conformance.engine.violations import NotChecked
 from conformance.front import profiles
 from conformance.front.config import BACKENDS, ENV_APIS, SuiteConfig
-from conformance.front.plugin import DEFAULT_TIMEOUT, MARKER
+from conformance.front.plugin import DEFAULT_TIMEOUT, MARKER, marked_ids
 from conformance.front.report import Aggregator, build_report, decode, encode, plugin_version
 from conformance.front.timeouts import available, time_limit
 from conformance.front.verdicts import (
@@ -99,12 +99,7 @@ def _marks(func: Callable[..., Any], name: str) -> list[Any]:
 
 
 def _requirement_ids(func: Callable[..., Any]) -> tuple[str, ...]:
-    ids: list[str] = []
-    for mark in _marks(func, MARKER):
-        for rid in mark.args:
-            if str(rid) not in ids:
-                ids.append(str(rid))
-    return tuple(ids)
+    return tuple(marked_ids(_marks(func, MARKER)))
 
 
 def _id_of(value: Any, argname: str, index: int) -> str:
@@ -212,31 +207,12 @@ def hypothesis_profile(name: str | None) -> Iterator[str]:
     if chosen not in settings._profiles:  # noqa: SLF001 - e.g. kmw-quick, registered on import
         importlib.import_module(TEST_PROFILE_PLUGIN)
     previous = settings.get_current_profile_name()
-    with _pinned_generation():
+    with profiles.pinned_generation():
         settings.load_profile(chosen)
         try:
             yield chosen
         finally:
             settings.load_profile(previous)
-
-
-@contextlib.contextmanager
-def _pinned_generation() -> Iterator[None]:
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - pin_generation has nothing to do either
-        yield
-        return
-    saved = getattr(providers, "_get_local_constants", None)
-    profiles.pin_generation()
-    try:
-        yield
-    finally:
-        if saved is not None:
-            providers._get_local_constants = saved  # noqa: SLF001
-        cache = getattr(providers, "CONSTANTS_CACHE", None)
-        if cache is not None and hasattr(cache, "cache"):
-            cache.cache.clear()
 
 
 # -- one run -----------------------------------------------------------------------------------

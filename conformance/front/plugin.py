@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -414,10 +414,15 @@ def kmw_target(request: pytest.FixtureRequest) -> str:
 
 def requirement_ids(item: pytest.Item) -> list[str]:
     """The requirement IDs ``item`` is marked with, in order, without repeats."""
+    return marked_ids(item.iter_markers(MARKER))
+
+
+def marked_ids(marks: Iterable[pytest.Mark]) -> list[str]:
+    """The requirement IDs of ``kmw_requirement`` marks, in order, without repeats."""
     ids: list[str] = []
-    for mark in item.iter_markers(MARKER):
+    for mark in marks:
         for rid in mark.args:
-            if rid not in ids:
+            if str(rid) not in ids:
                 ids.append(str(rid))
     return ids
 

@@ -17,10 +17,11 @@ Random examples come after each property's explicit schedule classes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
@@ -111,3 +112,24 @@ def pin_generation() -> bool:
     if cache is not None and hasattr(cache, "cache"):
         cache.cache.clear()
     return True
+
+
+@contextlib.contextmanager
+def pinned_generation() -> Iterator[None]:
+    """:func:`pin_generation` for the duration of a ``with`` block (an in-process suite run
+    among other hypothesis tests), then hypothesis's own local constants again."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - pin_generation has nothing to do either
+        yield
+        return
+    saved = getattr(providers, "_get_local_constants", None)
+    pin_generation()
+    try:
+        yield
+    finally:
+        if saved is not None:
+            providers._get_local_constants = saved
+        cache = getattr(providers, "CONSTANTS_CACHE", None)
+        if cache is not None and hasattr(cache, "cache"):
+            cache.cache.clear()
