@@ -40,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,23 +125,22 @@ def _load(module: str) -> Any:
     return importlib.import_module(module)
 
 
-def _candidate(kind: str, impl: str) -> Candidate:
-    """The candidate at dotted path ``impl``: named after its module (``pkg.name.Wrapper``) or
-    its attribute (``kmw.KEpisodeMetaworld``); its declarations are its module's."""
+def _candidate(kind: str, impl: str, name: str | None = None) -> Candidate:
+    """The candidate at dotted path ``impl``, named ``name`` or after its module
+    (``pkg.name.Wrapper``); a module's ``Wrapper`` takes its declarations (``BREAKS``,
+    ``OPTIONS``, ``NOT_CHECKED``) and doc from the module, anything else declares nothing."""
     module, _, attr = impl.rpartition(".")
     mod = _load(module)
-    obj = getattr(mod, attr)
-    name = module.rsplit(".", 1)[-1] if attr == "Wrapper" else attr
-    doc = (getattr(mod, "__doc__", None) if attr == "Wrapper" else obj.__doc__) or ""
+    declares = mod if attr == "Wrapper" else None
+    doc = ((mod if declares else getattr(mod, attr)).__doc__ or "").strip()
     return Candidate(
         kind=kind,
-        name=name,
+        name=name or module.rsplit(".", 1)[-1],
         impl=impl,
-        doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        breaks=frozenset(getattr(mod, "BREAKS", frozenset())) if attr == "Wrapper" else frozenset(),
-        options=tuple(getattr(mod, "OPTIONS", ())) if attr == "Wrapper" else (),
-        not_checked=frozenset(getattr(mod, "NOT_CHECKED", frozenset())) if attr == "Wrapper"
-        else frozenset(),
+        doc=doc.splitlines()[0] if doc else "",
+        breaks=frozenset(getattr(declares, "BREAKS", frozenset())),
+        options=tuple(getattr(declares, "OPTIONS", ())),
+        not_checked=frozenset(getattr(declares, "NOT_CHECKED", frozenset())),
     )
 
 
@@ -150,13 +149,10 @@ def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
     from tests import correct_variants, mutants
 
     wanted = set(only) if only else None
-    impls = [("control", CONTROL_IMPL)]
-    impls += [("mutant", f"tests.mutants.{n}.Wrapper") for n in mutants.mutant_names()]
-    impls += [
-        ("variant", f"tests.correct_variants.{n}.Wrapper") for n in correct_variants.variant_names()
-    ]
-    out = [_candidate(kind, impl) for kind, impl in impls]
-    out[0] = replace(out[0], name=CONTROL_NAME)
+    out = [_candidate("control", CONTROL_IMPL, CONTROL_NAME)]
+    out += [_candidate("mutant", f"tests.mutants.{n}.Wrapper") for n in mutants.mutant_names()]
+    out += [_candidate("variant", f"tests.correct_variants.{n}.Wrapper")
+            for n in correct_variants.variant_names()]
     if wanted is not None:
         out = [c for c in out if c.name in wanted]
         if len(out) != len(wanted):
