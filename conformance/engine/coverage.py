@@ -43,6 +43,8 @@ class ScheduleClass:
     tasks_per_class: int = 2
     ml1: bool = False
     scales: tuple[float, ...] = ()
+    #: Set ``scales`` only on the classes of this split (``None``: on every class).
+    scale_split: str | None = None
 
     def spec(self, api: str) -> BenchmarkSpec:
         """The class's scripted benchmark for env API ``api``."""
@@ -53,7 +55,9 @@ class ScheduleClass:
     def plan(self, split: str | None = None) -> TrialPlan:
         """The trials to run: the first reset seeded, later ones alternately unseeded."""
         spec = self.spec("gymnasium")
-        names = sorted({c.name for c in spec.train_classes + spec.test_classes})
+        scaled = {"train": spec.train_classes, "test": spec.test_classes}.get(
+            self.scale_split, spec.train_classes + spec.test_classes)
+        names = sorted({c.name for c in scaled})
         scales = {n: self.scales[i % len(self.scales)] for i, n in enumerate(names)} \
             if self.scales else {}
         seeds = [7 + 1000 * i if i % 2 == 0 else None for i in range(self.trials)]
@@ -123,9 +127,20 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
     ScheduleClass("several-trials", "4 trials in a row, env ends in every other attempt",
                   (AttemptScript(frozenset({1}), 1, "terminated"), AttemptScript(frozenset({2}))),
                   k=2, max_len=2, trials=4),
-    ScheduleClass("reward-scales", "a reward scale on every class (2, -0.5, 0, 10)", _NONE,
-                  k=2, max_len=2, classes=3, scales=(2.0, -0.5, 0.0, 10.0)),
+    # One class per split, so every trial runs the scale under test whatever the candidate
+    # draws (a scale on one class of several would run only if that class were drawn).
+    *(ScheduleClass(f"reward-scale-{label}", f"every class has reward scale {scale:g}", _NONE,
+                    k=2, max_len=2, classes=1, tasks_per_class=1, scales=(scale,))
+      for label, scale in (("2", 2.0), ("negative", -0.5), ("0", 0.0), ("10", 10.0))),
+    ScheduleClass("reward-scale-elsewhere", "a scale on the other split's class only: the "
+                  "trial's class has none (1.0)", _NONE, k=2, max_len=2, classes=1,
+                  tasks_per_class=1, scales=(3.0,), scale_split="test"),
 )}
+
+#: The reward-scale classes: each scale Meta-World agents use (a factor, a penalty, zero,
+#: a large one) on the trial's own class, and a scale set only on a class the trial does not run.
+_SCALES = ["reward-scale-2", "reward-scale-negative", "reward-scale-0", "reward-scale-10",
+           "reward-scale-elsewhere"]
 
 _ENDS = ["env-terminated-mid", "env-truncated-mid", "env-terminated-step-1",
          "env-truncated-step-1", "env-terminated-at-L", "env-truncated-at-L",
@@ -163,10 +178,10 @@ CLASSES_FOR: dict[str, list[str]] = {
     "KMW-TSK-1": ["many-classes-many-tasks", "ml1-shared-class"],
     "KMW-LOG-1": [*_SUCCESS, *_ENDS, "large-k", "k-1", "L-1"],
     "KMW-LOG-2": ["L-only", "env-terminated-mid", "env-truncated-step-1", "large-k",
-                  "reward-scales", "several-trials"],
+                  *_SCALES, "several-trials"],
     "KMW-LOG-3": [*_SUCCESS, "large-k", "k-1", "L-1", "k-1-L-1", "env-terminated-mid"],
     "KMW-LOG-4": ["several-trials", "large-k", "env-ends-alternate", "env-truncated-step-1"],
-    "KMW-REW-1": ["reward-scales", "many-classes-many-tasks"],
+    "KMW-REW-1": [*_SCALES, "many-classes-many-tasks"],
 }
 
 #: Requirements whose classes run on both splits (the split is what they are about).

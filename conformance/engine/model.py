@@ -352,8 +352,11 @@ class TrialModel:
         scale = self.ctx.reward_scales.get(self.task_name, 1.0)
         req = self._check("KMW-REW-1")
         if _is_real(reward) and not _num_eq(reward, s.reward * scale):
+            how = (" (the suite set candidate.reward_scales on the instance before the first "
+                   "reset(), as SPEC.md's 'The shape being tested' says)"
+                   if self.ctx.reward_scales else "")
             f.append(Finding(req, "reward is not the underlying reward times "
-                             f"reward_scales.get({self.task_name!r}, 1.0) = {scale:g}",
+                             f"reward_scales.get({self.task_name!r}, 1.0) = {scale:g}{how}",
                              s.reward * scale, float(reward), blocking=False))
         f += self._task_name_findings(candidate)
         f += self._obs_findings(obs)
