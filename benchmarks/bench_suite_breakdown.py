@@ -9,7 +9,8 @@ For a profile (default ``kmw-dev``), against the reference on the scripted backe
 3. **the run**, profiled with ``cProfile`` in one process: own time (``tottime``) per part of
    the code: the candidate (``kmw/``), the scripted benchmark's envs, the trusted model, spy
    and harness (checking), hypothesis (example generation and its engine), numpy and gymnasium,
-   pytest and the plugin's front, everything else.
+   pytest and the plugin's front, everything else. A built-in function's own time counts in
+   the part of the code that called it.
 
 Parts are shares of the same profiled run, so they are comparable with each other on a busy
 machine; the profiler slows Python-heavy parts more than C, so shares, not seconds, are the
@@ -45,13 +46,15 @@ PARTS = [
     ("scripted benchmark envs", ["/conformance/engine/scripted.py"]),
     ("checking (model, spy, harness, replay recording)",
      ["/conformance/engine/model.py", "/conformance/engine/spy.py",
-      "/conformance/engine/harness.py", "/conformance/engine/replay.py"]),
+      "/conformance/engine/harness.py", "/conformance/engine/replay.py",
+      "/conformance/engine/keys.py"]),
     ("properties and strategies", ["/conformance/engine/properties.py",
                                    "/conformance/engine/strategies.py",
                                    "/conformance/engine/coverage.py", "/conformance/suite/"]),
     ("hypothesis (generation, shrinking, its engine)", ["/hypothesis/"]),
     ("numpy and gymnasium", ["/numpy/", "/gymnasium/", "<built-in method numpy"]),
     ("pytest and the plugin front", ["/_pytest/", "/pluggy/", "/conformance/front/"]),
+    ("the rest of the engine (loader, spec, violations)", ["/conformance/"]),
 ]
 
 
@@ -82,9 +85,20 @@ def profiled_run(profile: str) -> dict[str, float]:
         raise SystemExit(f"the suite failed on the reference (exit {code})")
     stats = pstats.Stats(prof, stream=io.StringIO())
     parts: dict[str, float] = {}
+
+    def add(where: str, seconds: float) -> None:
+        parts[part_of(where)] = parts.get(part_of(where), 0.0) + seconds
+
     for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
-        where = filename if filename != "~" else name
-        parts[part_of(where)] = parts.get(part_of(where), 0.0) + row[2]
+        if filename != "~":
+            add(filename, row[2])
+            continue
+        # A built-in (isinstance, a numpy ufunc, dict.get...) counts where it was called from:
+        # cProfile keeps its own time per caller.
+        callers = row[4]
+        for (caller_file, _cline, caller_name), caller_row in callers.items():
+            add(caller_file if caller_file != "~" else caller_name, caller_row[2])
+        add(name, row[2] - sum(c[2] for c in callers.values()))
     return parts
 
 
