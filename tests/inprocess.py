@@ -41,6 +41,7 @@ import conformance.suite
 from conformance.engine.coverage import EXERCISED
 from conformance.engine.keys import resolve_key_scheme
 from conformance.engine.loader import load_candidate
+from conformance.engine.properties import random_examples
 from conformance.engine.spec import contract_version, load_spec
 from conformance.engine.violations import NotChecked
 from conformance.front import profiles
@@ -306,6 +307,8 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
             "keys": options.keys,
             "strict": options.strict,
             "hypothesis_profile": chosen,
+            "random_examples": random_examples(options.backend, settings.get_profile(chosen)
+                                               .max_examples),
             "timeout": options.timeout,
             "xfail_file": None,
         },

@@ -143,6 +143,7 @@ def _check_report(result: pytest.RunResult, report: dict[str, Any]) -> None:
         "keys": "kmw",
         "strict": False,
         "hypothesis_profile": "kmw-ci",
+        "random_examples": 100,
         "timeout": float(TIMEOUT),
         "xfail_file": "known.txt",
     }

@@ -71,9 +71,11 @@ def test_markdown_has_a_header_and_one_row_per_requirement() -> None:
     agg.add("t2", [Verdict("KMW-IFC-2", "pass", None)])
     text = markdown(agg.requirements(), candidate="pkg.Wrapper", exit_status=1,
                     options={"backend": "scripted", "env_api": "gym", "keys": "kmw",
-                             "hypothesis_profile": "kmw-ci", "strict": False})
+                             "hypothesis_profile": "kmw-ci", "random_examples": 4,
+                             "strict": False})
     assert text.startswith("## kmw conformance of `pkg.Wrapper`\n")
-    assert "Profile `kmw-ci`, backend `scripted (gym API)`" in text
+    assert ("Profile `kmw-ci` (4 random examples per property after the schedule classes), "
+            "backend `scripted (gym API)`") in text
     assert "**1 fail**" in text and "1 pass" in text and f"{len(spec) - 2} not-checked" in text
     rows = _rows(text)
     assert list(rows) == list(spec)
@@ -174,6 +176,38 @@ def test_amago_style_run_fits_on_a_screen_and_shows_every_violation(
     out = result.stdout.str()
     for rid in failing:
         assert re.search(rf"\[{rid}\] \S", out), rid
+
+
+EXPLORE_FAILS = """
+from types import SimpleNamespace
+
+from conformance.engine.properties import CheckTally, _explore
+from conformance.engine.violations import ContractViolation
+
+
+def example(data, tally):
+    raise ContractViolation("KMW-ATT-1", "planted violation", expected="a", got="b")
+
+
+def test_random_example_fails():
+    _explore(SimpleNamespace(backend="scripted"), "KMW-ATT-1", example, CheckTally("KMW-ATT-1"))
+"""
+
+
+def test_a_violation_found_by_a_random_example_shows_no_suite_frame(
+    pytester: pytest.Pytester,
+) -> None:
+    """Hypothesis hands back the failing example's exception with a traceback it rebuilt; the
+    violation must still show at the caller's line, not at a line of the suite's ``prop``."""
+    pytester.makepyfile(test_explore=EXPLORE_FAILS)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist",
+                                          "--hypothesis-profile=default")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "[KMW-ATT-1] planted violation" in out
+    assert ">       _explore(" in out, out
+    assert "properties.py" not in out and "def prop(" not in out, out
+
 
 
 # --------------------------------------------------------------------------- not-checked reasons

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.engine.properties import METAWORLD_MAX_EXAMPLES
 from conformance.engine.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +61,8 @@ def test_reference_conforms_on_real_metaworld(tmp_path):
            if r["outcome"] != "not-checked"}
     assert len(ran) >= 10, ran
     assert set(ran.values()) == {"pass"}, ran
+    # The report says how many random examples ran: kmw-ci's 100, capped on real Meta-World.
+    assert report["options"]["random_examples"] == METAWORLD_MAX_EXAMPLES < 100
 
 
 @pytest.mark.slow

@@ -63,6 +63,13 @@ METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
 #: Examples per property on the real Meta-World backend (it is ~1000x slower per step).
 METAWORLD_MAX_EXAMPLES = 4
 METAWORLD_OBS_DIM = 39
+
+
+def random_examples(backend: str, max_examples: int) -> int:
+    """The random examples a property draws, after its schedule classes, on ``backend`` under
+    a hypothesis profile of ``max_examples`` (real Meta-World caps them)."""
+    return min(max_examples, METAWORLD_MAX_EXAMPLES) if backend == "metaworld" else max_examples
+
 #: KMW-TSK-2: the largest probability that a correctly drawing wrapper fails the property.
 TSK2_FAILURE_BOUND = 1e-9
 
@@ -249,8 +256,16 @@ def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
     prop._hypothesis_internal_add_digest = target.encode()  # type: ignore[attr-defined]
     current = settings()
     if config.backend == "metaworld":
-        current = settings(current, max_examples=min(current.max_examples, METAWORLD_MAX_EXAMPLES))
-    settings(current)(given(data=st.data())(prop))()
+        current = settings(current, max_examples=random_examples(config.backend,
+                                                                 current.max_examples))
+    try:
+        settings(current)(given(data=st.data())(prop))()
+    except ContractViolation as exc:
+        # Hypothesis hands back the failing example's exception with a traceback it rebuilt,
+        # in which the suite's frames do not always hide (pytest then points at a line of
+        # ``prop``, as if the suite had raised). A violation is about the candidate, and its
+        # message holds the trial and a reproduction: show it without the suite's frames.
+        raise exc.with_traceback(None)  # noqa: B904 - the same exception, not a new one
 
 
 def _class_doc(name: str) -> str:

@@ -190,6 +190,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # --------------------------------------------------------------------------- configuration
 
 
+def _random_examples(backend: str) -> int:
+    """Random examples per property in this run: the loaded hypothesis profile's, as the
+    backend caps them (imported here: the plugin loads hypothesis only with ``--kmw-impl``)."""
+    from hypothesis import settings
+
+    from conformance.engine.properties import random_examples
+
+    return random_examples(backend, settings().max_examples)
+
+
 def _state(config: pytest.Config) -> KmwState | None:
     return config.stash.get(STATE, None)
 
@@ -795,6 +805,7 @@ class KmwSession:
             "keys": self.config.getoption("kmw_keys"),
             "strict": cfg.strict,
             "hypothesis_profile": self.state.hypothesis_profile,
+            "random_examples": _random_examples(cfg.backend),
             "timeout": self.state.timeout,
             "xfail_file": self.config.getoption("kmw_xfail"),
         }

@@ -222,7 +222,10 @@ def markdown(
     lines = [
         f"## kmw conformance of `{md_cell(candidate)}`",
         "",
-        f"Profile `{options.get('hypothesis_profile')}`, backend `{backend}`, keys "
+        f"Profile `{options.get('hypothesis_profile')}`"
+        + (f" ({options['random_examples']} random examples per property after the schedule "
+           "classes)" if options.get("random_examples") is not None else "")
+        + f", backend `{backend}`, keys "
         f"`{options.get('keys')}`{', strict' if options.get('strict') else ''}; "
         f"pytest exit status {exit_status}.",
         "",
