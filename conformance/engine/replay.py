@@ -259,7 +259,8 @@ def snippet(recording: Any, target: str | None) -> str:
         f"impl = {recording.impl!r}",
         *bench_line.splitlines(),
         f"actions = {actions!r}  # float32",
-        f"calls = {folded!r}  # {len(tokens)} calls, see conformance.engine.replay",
+        f"calls = {folded!r}  # {len(tokens)} calls: + builds, rN is reset(seed=N), sA is "
+        "step(actions[A]); the rest in conformance.engine.replay",
         f"replay({args}, target={target!r}, keys={keys!r})",
         "# or the calls before the failing one on the bare candidate(s), no model, to continue",
         "# in a debugger:",
