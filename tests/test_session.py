@@ -95,3 +95,15 @@ def test_an_action_of_the_wrong_dtype_reaches_the_candidate_as_given() -> None:
     s.reset(1)
     s.step(np.zeros(4, dtype=np.float64))
     assert s.last_findings == []
+
+
+def test_a_plan_prints_its_actions_as_numbers() -> None:
+    """A falsifying example shows the plan's actions as the numbers stepped, not as the
+    strategy call that drew them (hypothesis prints drawn values with ``_repr_pretty_``)."""
+    from hypothesis.vendor.pretty import pretty
+
+    plan = TrialPlan("test", 2, 3, [7, None], list(coverage.ACTIONS), {"reach-v3": 0.5})
+    shown = pretty(plan)
+    assert shown == repr(plan)
+    assert "actions=[[0.5, -0.25, 1.0, 0.0], [-1.0, 0.125, -0.5, 0.75]]" in shown
+    assert "seeds=[7, None]" in shown and "reward_scales={'reach-v3': 0.5}" in shown
