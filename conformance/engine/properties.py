@@ -70,6 +70,7 @@ def random_examples(backend: str, max_examples: int) -> int:
     a hypothesis profile of ``max_examples`` (real Meta-World caps them)."""
     return min(max_examples, METAWORLD_MAX_EXAMPLES) if backend == "metaworld" else max_examples
 
+
 #: KMW-TSK-2: the largest probability that a correctly drawing wrapper fails the property.
 TSK2_FAILURE_BOUND = 1e-9
 
@@ -255,9 +256,7 @@ def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
     # Each requirement draws its own examples (derandomized profiles seed from this digest).
     prop._hypothesis_internal_add_digest = target.encode()  # type: ignore[attr-defined]
     current = settings()
-    if config.backend == "metaworld":
-        current = settings(current, max_examples=random_examples(config.backend,
-                                                                 current.max_examples))
+    current = settings(current, max_examples=random_examples(config.backend, current.max_examples))
     try:
         settings(current)(given(data=st.data())(prop))()
     except ContractViolation as exc:
