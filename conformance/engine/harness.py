@@ -275,7 +275,8 @@ class Session:
             summary = f"the candidate stepped the env past max_episode_length and it raised: {exc}"
         else:
             req = "KMW-ATT-1"
-            summary = f"the env raised during {e.call}() (stepped after its end?): {exc}"
+            guess = " (stepped after its end?)" if e.call == "step" else ""
+            summary = f"the env raised during {e.call}(){guess}: {exc}"
         finding = Finding(req, summary)
         self.last_findings = [finding]
         self.model.checked.add(req)
