@@ -28,9 +28,12 @@ def _packages_on_disk() -> set[str]:
     }
 
 
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
 def _selected_packages() -> set[str]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    tool = config["tool"]["setuptools"]
+    tool = _pyproject()["tool"]["setuptools"]
     if "packages" in tool and isinstance(tool["packages"], list):
         return set(tool["packages"])
     find = tool.get("packages", {}).get("find", {})
@@ -45,7 +48,7 @@ def test_every_package_on_disk_is_shipped_and_nothing_else() -> None:
 
 
 def test_the_plugin_entry_point_and_spec_are_shipped() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    config = _pyproject()
     entry = config["project"]["entry-points"]["pytest11"]["kmw_conformance"]
     assert entry.rsplit(".", 1)[0] in _selected_packages()
     assert "SPEC.md" in config["tool"]["setuptools"]["package-data"]["conformance"]

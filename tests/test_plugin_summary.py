@@ -212,7 +212,6 @@ def test_a_violation_found_by_a_random_example_shows_no_suite_frame(
     assert "properties.py" not in out and "def prop(" not in out, out
 
 
-
 # --------------------------------------------------------------------------- not-checked reasons
 
 

@@ -256,9 +256,9 @@ def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
     # Each requirement draws its own examples (derandomized profiles seed from this digest).
     prop._hypothesis_internal_add_digest = target.encode()  # type: ignore[attr-defined]
     current = settings()
-    current = settings(current, max_examples=random_examples(config.backend, current.max_examples))
+    capped = settings(current, max_examples=random_examples(config.backend, current.max_examples))
     try:
-        settings(current)(given(data=st.data())(prop))()
+        capped(given(data=st.data())(prop))()
     except ContractViolation as exc:
         # Hypothesis hands back the failing example's exception with a traceback it rebuilt,
         # in which the suite's frames do not always hide (pytest then points at a line of
