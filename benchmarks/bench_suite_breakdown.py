@@ -12,6 +12,10 @@ For a profile (default ``kmw-dev``), against the reference on the scripted backe
    pytest and the plugin's front, everything else. A built-in function's own time counts in
    the part of the code that called it.
 
+4. **schedule classes and random examples**: the CPU time of one in-process run with one
+   random example per property, and with the profile's own number, alternating (the schedule
+   classes run in full in both), so the cost of one more random example per property shows.
+
 Parts are shares of the same profiled run, so they are comparable with each other on a busy
 machine; the profiler slows Python-heavy parts more than C, so shares, not seconds, are the
 result. Usage::
@@ -102,6 +106,40 @@ def profiled_run(profile: str) -> dict[str, float]:
     return parts
 
 
+def examples_split(profile: str, repeats: int) -> tuple[float, float, int]:
+    """CPU seconds of one in-process suite run (``tests/inprocess.py``) under ``profile`` with
+    a single random example per property, and with the profile's own number (the schedule
+    classes run in full in both); medians of ``repeats``, the two kinds of run alternating."""
+    import resource
+
+    from hypothesis import settings
+
+    sys.path.insert(0, str(ROOT))
+    from tests.inprocess import SuiteOptions, hypothesis_profile, run_suite
+
+    with hypothesis_profile(profile):
+        n = settings.get_profile(profile).max_examples
+    settings.register_profile("kmw-breakdown-1", parent=settings.get_profile(profile),
+                              max_examples=1)
+
+    def cpu(name: str) -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        before = usage.ru_utime + usage.ru_stime
+        with contextlib.redirect_stdout(io.StringIO()):
+            run = run_suite("kmw.KEpisodeMetaworld", SuiteOptions(), name)
+        if run.exit_status != 0:
+            raise SystemExit(f"the suite failed on the reference (exit {run.exit_status})")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime - before
+
+    cpu(profile)  # warm-up: imports, caches
+    one, full = [], []
+    for _ in range(repeats):
+        one.append(cpu("kmw-breakdown-1"))
+        full.append(cpu(profile))
+    return median(one), median(full), n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="kmw-dev")
@@ -134,6 +172,11 @@ def main() -> None:
     print(f"\nthe run under cProfile, own time by part ({total:.1f} s profiled):")
     for part, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {part:52s} {100 * seconds / total:5.1f} %")
+    one, full, n = examples_split(args.profile, args.repeats)
+    print("\nCPU of one in-process run (schedule classes in full, then random examples):")
+    print(f"  {'1 random example per property':52s} {one:6.2f} s")
+    print(f"  {f'{n} random examples per property ({args.profile})':52s} {full:6.2f} s")
+    print(f"  {'each further random example per property':52s} {(full - one) / (n - 1):6.3f} s")
     print_footer()
 
 

@@ -56,6 +56,9 @@ def check_action(action: Any, shape: tuple[int, ...], dtype: Any = np.float64) -
     float32) is rejected rather than handed on as ``inf``. Complex actions are rejected (a cast
     would silently drop the imaginary part).
     """
+    if (type(action) is np.ndarray and action.dtype == dtype and action.dtype.kind == "f"
+            and action.shape == shape and np.isfinite(action).all()):
+        return action.copy()  # the common case, already right: no cast, nothing to warn about
     try:
         raw = np.asarray(action)
     except (TypeError, ValueError) as exc:

@@ -196,3 +196,31 @@ def test_every_row_breaks_something_and_rows_are_distinct() -> None:
     # The table itself: no row leaves the trial conforming, and no two rows are the same edit.
     assert len({b[0] for b in BROKEN}) == len(BROKEN)
     assert len({b[2] for b in BROKEN}) >= 14
+
+
+# -- the observation-space check agrees with gymnasium's Box.contains ---------------------------
+
+_VALUES = (0.0, -1.0, 1.0, 2.5, -7.0, np.inf, -np.inf, np.nan, 1e39)
+
+
+@pytest.mark.parametrize("space_dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("arr_dtype", [np.float32, np.float64, np.float16, np.int32])
+@pytest.mark.parametrize("shape", [(3,), (2,), (3, 1)])
+def test_observation_space_check_is_box_contains(space_dtype, arr_dtype, shape) -> None:
+    from conformance.engine.model import _space_contains
+
+    rng = np.random.default_rng(sum(map(ord, f"{space_dtype}{arr_dtype}{shape}")))
+    spaces = [gym.spaces.Box(-1.0, 1.0, (3,), space_dtype),
+              gym.spaces.Box(-np.inf, np.inf, (3,), space_dtype),
+              gym.spaces.Box(np.array([-1, -5, 0], space_dtype), np.array([1, 5, 3], space_dtype),
+                             dtype=space_dtype)]
+    seen = set()
+    for space in spaces:
+        for _ in range(30):
+            with np.errstate(invalid="ignore", over="ignore"):
+                arr = rng.choice(_VALUES, size=shape).astype(arr_dtype)
+            answer = _space_contains(space, arr)
+            assert answer == space.contains(arr), (space, arr)
+            seen.add(answer)
+    if shape == (3,) and np.can_cast(arr_dtype, space_dtype):
+        assert seen == {True, False}  # both answers were put to the test

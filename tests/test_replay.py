@@ -29,6 +29,10 @@ CASES = [
     ("reset_mid_trial_keeps_count", "KMW-ATT-4", "att_4 or trial_machine", ()),
     # differential: seeded reset after other trials against a fresh candidate (SHOULD)
     ("seed_ignored", "KMW-TSK-3", "tsk_3", ()),
+    # two candidates stepped in turn (schedule class two-instances), one recording
+    ("attempt_state_shared_by_instances", "KMW-LOG-2", "log_2", ()),
+    # an object changed a trial later, seen by the session's last check
+    ("final_obs_buffer_across_trials", "KMW-OBS-4", "obs_4", ()),
     # the gym env API and AMAGO's keys; a property's own check after the trial's end
     ("amago_style", "KMW-ATT-5", "att_5", ("--kmw-env-api=gym", "--kmw-keys=amago")),
 ]

@@ -45,6 +45,9 @@ class ScheduleClass:
     scales: tuple[float, ...] = ()
     #: Set ``scales`` only on the classes of this split (``None``: on every class).
     scale_split: str | None = None
+    #: Drive two candidates, each on its own copy of the benchmark, a call of one then a call
+    #: of the other (as a vector of envs steps them); each is checked against its own model.
+    paired: bool = False
 
     def spec(self, api: str) -> BenchmarkSpec:
         """The class's scripted benchmark for env API ``api``."""
@@ -69,6 +72,10 @@ def _end(step: int, kind: str) -> tuple[AttemptScript, ...]:
 
 
 _NONE = (AttemptScript(),)
+#: Attempt scripts of the reward-scale classes: the env terminates attempt 1 on its step 1,
+#: truncates attempt 2 on step 2, and lets attempt 3 run to L.
+_SCALE_ENDS = (AttemptScript(frozenset({1}), 1, "terminated"),
+               AttemptScript(frozenset(), 2, "truncated"), AttemptScript())
 
 #: Every schedule class, by name.
 CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
@@ -127,13 +134,29 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
     ScheduleClass("several-trials", "4 trials in a row, env ends in every other attempt",
                   (AttemptScript(frozenset({1}), 1, "terminated"), AttemptScript(frozenset({2}))),
                   k=2, max_len=2, trials=4),
+    ScheduleClass("many-trials", "12 short trials in a row (objects reused every few trials)",
+                  (AttemptScript(frozenset({1})), AttemptScript(frozenset(), 1, "truncated")),
+                  k=1, max_len=2, trials=12, classes=1),
+    ScheduleClass("long-session", "2 trials of k=2, L=260: over 1024 observations and infos "
+                  "from one candidate (ring buffers)", _NONE, k=2, max_len=260, classes=1,
+                  tasks_per_class=1),
+    ScheduleClass("protocol-size", "k=10, L=500 on envs whose limit is 500: a 5000-step trial, "
+                  "the size of a 10-attempt Meta-World protocol", _NONE, k=10, max_len=500,
+                  trials=1, classes=1, tasks_per_class=1),
+    ScheduleClass("two-instances", "two candidates stepped in turn, as a vector of envs steps "
+                  "them: nothing of one may show in the other",
+                  (AttemptScript(frozenset({2})), AttemptScript(frozenset(), 1, "terminated"),
+                   AttemptScript()), k=3, max_len=3, paired=True),
     # One class per split, so every trial runs the scale under test whatever the candidate
     # draws (a scale on one class of several would run only if that class were drawn).
-    *(ScheduleClass(f"reward-scale-{label}", f"every class has reward scale {scale:g}", _NONE,
-                    k=2, max_len=2, classes=1, tasks_per_class=1, scales=(scale,))
+    # Attempts end by an env termination, an env truncation before L, and L, so the scale is
+    # applied on every kind of step.
+    *(ScheduleClass(f"reward-scale-{label}", f"every class has reward scale {scale:g}; "
+                    "attempts end by the env (terminated, truncated) and by L", _SCALE_ENDS,
+                    k=3, max_len=3, classes=1, tasks_per_class=1, scales=(scale,))
       for label, scale in (("2", 2.0), ("negative", -0.5), ("0", 0.0), ("10", 10.0))),
     ScheduleClass("reward-scale-elsewhere", "a scale on the other split's class only: the "
-                  "trial's class has none (1.0)", _NONE, k=2, max_len=2, classes=1,
+                  "trial's class has none (1.0)", _SCALE_ENDS, k=3, max_len=3, classes=1,
                   tasks_per_class=1, scales=(3.0,), scale_split="test"),
 )}
 
@@ -150,37 +173,50 @@ _SUCCESS = ["success-first-and-last-step", "success-last-step-only", "success-on
 _SHAPES = ["L-only", "k-1", "L-1", "k-1-L-1", "large-k"]
 
 #: For every requirement checked by running trials, the schedule classes that can expose a
-#: violation of it (why, in one line each).
+#: violation of it (why, in one line each). ``two-instances`` is listed for every requirement
+#: whose values state shared between candidates (a class attribute, a module-level cache) can
+#: corrupt, so such a bug fails the requirement it breaks; ``protocol-size`` (5000 steps, the
+#: costliest class) only for KMW-ATT-2, where a cap on the trial shows as an early done flag.
 CLASSES_FOR: dict[str, list[str]] = {
     # types of every kind of step: inside an attempt, at a boundary, the final one
     "KMW-IFC-1": ["L-only", "env-terminated-mid", "env-truncated-step-1", "k-1-L-1"],
     # the name must follow the task across classes and trials
-    "KMW-IFC-5": ["many-classes-many-tasks", "ml1-shared-class", "several-trials"],
+    "KMW-IFC-5": ["many-classes-many-tasks", "ml1-shared-class", "several-trials",
+                  "two-instances"],
     # shape/dtype/bounds and values on reset, inside attempts, at boundaries and final steps
     "KMW-OBS-2": ["L-only", "env-terminated-mid", "k-1-L-1", "large-k"],
     "KMW-OBS-3": ["L-only", "env-terminated-mid", "env-truncated-step-1", "large-L",
-                  "many-classes-many-tasks"],
-    # an array or dict reused later shows on the next call of any kind
-    "KMW-OBS-4": ["L-only", "env-terminated-mid", "k-1-L-1", "several-trials"],
-    "KMW-LOG-5": ["L-only", "env-terminated-mid", "k-1-L-1", "several-trials"],
+                  "many-classes-many-tasks", "two-instances"],
+    # an array or dict reused later shows on a later call of any kind, of the trial or a later
+    # one (every object a candidate returned is compared again at each reset and at the end);
+    # rings of over a thousand buffers are tried for observations only (long-session costs
+    # about 1000 checked steps)
+    "KMW-OBS-4": ["L-only", "env-terminated-mid", "k-1-L-1", "several-trials", "many-trials",
+                  "long-session", "two-instances"],
+    "KMW-LOG-5": ["L-only", "env-terminated-mid", "k-1-L-1", "several-trials", "many-trials",
+                  "two-instances"],
     # attempt ends: every way an attempt ends, at every position, and success never ending one
-    "KMW-ATT-1": [*_ENDS, *_SUCCESS, "L-only", "large-L"],
-    "KMW-ATT-2": [*_ENDS, *_SHAPES, "large-L-one-attempt"],
-    "KMW-ATT-3": ["L-only", "k-1", "L-1", "large-k", "large-L-one-attempt", *_SUCCESS[:2]],
-    "KMW-SR-1": [*_ENDS, *_SHAPES],
-    "KMW-SR-2": [*_ENDS, "L-only", "L-1", "large-k"],
-    "KMW-SR-3": [*_ENDS, *_SHAPES],
-    "KMW-SR-4": [*_ENDS, "L-only", "L-1", "large-k", "many-classes-many-tasks"],
-    "KMW-EPL-1": ["L-only", "L-1", "large-k", "large-L", "env-limit-equals-L", "k-1"],
+    "KMW-ATT-1": [*_ENDS, *_SUCCESS, "L-only", "large-L", "two-instances"],
+    "KMW-ATT-2": [*_ENDS, *_SHAPES, "large-L-one-attempt", "two-instances", "protocol-size"],
+    "KMW-ATT-3": ["L-only", "k-1", "L-1", "large-k", "large-L-one-attempt", *_SUCCESS[:2],
+                  "two-instances"],
+    "KMW-SR-1": [*_ENDS, *_SHAPES, "two-instances"],
+    "KMW-SR-2": [*_ENDS, "L-only", "L-1", "large-k", "two-instances"],
+    "KMW-SR-3": [*_ENDS, *_SHAPES, "two-instances"],
+    "KMW-SR-4": [*_ENDS, "L-only", "L-1", "large-k", "many-classes-many-tasks", "two-instances"],
+    "KMW-EPL-1": ["L-only", "L-1", "large-k", "large-L", "env-limit-equals-L", "k-1",
+                  "two-instances"],
     "KMW-EPL-2": ["L-above-limit", "L-above-500"],
     # the step after the end: after an L end, an env end, and a one-step trial
     "KMW-ATT-5": ["L-only", "env-terminated-mid", "k-1-L-1"],
-    "KMW-TSK-1": ["many-classes-many-tasks", "ml1-shared-class"],
-    "KMW-LOG-1": [*_SUCCESS, *_ENDS, "large-k", "k-1", "L-1"],
+    "KMW-TSK-1": ["many-classes-many-tasks", "ml1-shared-class", "two-instances"],
+    "KMW-LOG-1": [*_SUCCESS, *_ENDS, "large-k", "k-1", "L-1", "two-instances"],
     "KMW-LOG-2": ["L-only", "env-terminated-mid", "env-truncated-step-1", "large-k",
-                  *_SCALES, "several-trials"],
-    "KMW-LOG-3": [*_SUCCESS, "large-k", "k-1", "L-1", "k-1-L-1", "env-terminated-mid"],
-    "KMW-LOG-4": ["several-trials", "large-k", "env-ends-alternate", "env-truncated-step-1"],
+                  *_SCALES, "several-trials", "two-instances"],
+    "KMW-LOG-3": [*_SUCCESS, "large-k", "k-1", "L-1", "k-1-L-1", "env-terminated-mid",
+                  "two-instances"],
+    "KMW-LOG-4": ["several-trials", "large-k", "env-ends-alternate", "env-truncated-step-1",
+                  "two-instances"],
     "KMW-REW-1": [*_SCALES, "many-classes-many-tasks"],
 }
 

@@ -18,7 +18,7 @@ which is a finding of its own.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,8 @@ class Recording:
     ``ops`` holds ``(session index or None, op, argument)`` tuples, cheap to append: ``"+"`` a
     session is built, ``"r"`` ``reset(seed)``, ``"s"`` ``step(action)`` (the action's dtype,
     shape and bytes), ``"x"`` an unchecked step after the end, ``"p"``/``"R"``/``"S"`` a
-    :class:`MidTrialPair` and its calls, ``"="``, ``"e"``, ``"d"`` a property's own checks.
+    :class:`MidTrialPair` and its calls, ``"="``, ``"e"``, ``"d"`` a property's own checks,
+    ``"z"`` a session's last check (:meth:`Session.end`).
     Sessions of one example that are compared (KMW-ATT-4, KMW-TSK-3) share one recording.
     """
 
@@ -336,18 +337,37 @@ class Session:
             pass
         self.log.take()
 
-    def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
-        """Reset, then step until the trial is over by the model or the candidate; steps run."""
+    def trial(self, seed: int | None, action_offset: int = 0) -> Iterator[int]:
+        """Reset, then step until the trial is over by the model or the candidate, one call at
+        a time: yields the number of steps run after each call (the reset's yield is 0)."""
         __tracebackhide__ = hide_frame
         self.reset(seed)
+        yield 0
         limit = self.plan.k * self.plan.max_len + 1
         n = 0
         while not self.model.trial_over and n < limit:
             result = self.step(self.plan.action(action_offset + n))
             n += 1
+            yield n
             if isinstance(result, tuple) and len(result) == 5 and (result[2] or result[3]):
                 break
+
+    def run_trial(self, seed: int | None, action_offset: int = 0) -> int:
+        """:meth:`trial` run through; the number of steps run."""
+        __tracebackhide__ = hide_frame
+        n = 0
+        for n in self.trial(seed, action_offset):  # noqa: B007 - the last count is the result
+            pass
         return n
+
+    def end(self) -> None:
+        """The session's last check: every observation and ``info`` the candidate returned is
+        still as it was returned (KMW-OBS-4, KMW-LOG-5)."""
+        __tracebackhide__ = hide_frame
+        self.recording.add(self.sid, "z")
+        self.last_findings = []
+        self._handle(self.returned.check(self.model, "the candidate's last call", _NO_RESULT,
+                                         everything=True))
 
     def _task_label(self) -> str:
         task = self.model.task
@@ -366,7 +386,9 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return repr(value)[:200]
     if isinstance(value, dict):
-        return ("dict", tuple((k, snapshot(v, depth + 1)) for k, v in value.items()))
+        # (an info dict's values are mostly plain floats: those inline, as the first case above)
+        return ("dict", tuple([(k, (v if v == v else "nan") if type(v) is float
+                                else snapshot(v, depth + 1)) for k, v in value.items()]))
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(snapshot(v, depth + 1) for v in value))
     if isinstance(value, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
@@ -376,21 +398,36 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     return repr(value)[:200]
 
 
+_NO_RESULT = object()
+"""``ReturnedObjects.check``'s result for a sweep after the last call (nothing new to keep)."""
+
+
 class ReturnedObjects:
     """KMW-OBS-4 and KMW-LOG-5: what the candidate returned stays as it was returned.
 
-    Keeps each call's observation and ``info`` with a snapshot taken when they were returned.
-    After every call the previous call's objects are compared with their snapshots, and on every
-    ``reset`` (``sweep``) all objects of the trial before it are, so a reused buffer shows on
-    the next call and a ring of buffers by the next trial.
+    Keeps each call's observation and ``info`` with a snapshot taken when they were returned,
+    for the candidate's whole life (all its trials). After every call the previous call's
+    objects are compared with their snapshots; on every ``reset`` (``sweep``) those of the trial
+    before it; at the end of the session (``everything``) all of them. So a reused buffer shows
+    on the next call, one reused within a trial at the next reset, and one reused trials later
+    (a buffer per trial, a pool, a ring of buffers) at the end; each object is compared a
+    bounded number of times, however many resets a session makes.
     """
 
     def __init__(self) -> None:
         self.kept: list[tuple[str, Any, Any, Any, Any]] = []
+        self._trial_start = 0
 
-    def check(self, model: TrialModel, when: str, result: Any, sweep: bool = False) -> list[Finding]:
+    def check(self, model: TrialModel, when: str, result: Any, sweep: bool = False,
+              everything: bool = False) -> list[Finding]:
         findings: list[Finding] = []
-        earlier = self.kept if sweep else self.kept[-1:]
+        if everything:
+            earlier = self.kept
+        elif sweep:
+            earlier = self.kept[self._trial_start:]
+            self._trial_start = len(self.kept)
+        else:
+            earlier = self.kept[-1:]
         for where, obs, obs_snap, info, info_snap in earlier:
             for req, what, obj, snap in (("KMW-OBS-4", "observation", obs, obs_snap),
                                          ("KMW-LOG-5", "info dict", info, info_snap)):
@@ -403,8 +440,8 @@ class ReturnedObjects:
                                             f"the {what} as it was returned",
                                             f"it changed: the candidate reuses the {what}",
                                             blocking=False))
-        if sweep:
-            self.kept = []
+        if result is _NO_RESULT:
+            return findings
         obs = info = None
         if isinstance(result, tuple) and len(result) in (2, 5):
             obs = result[0] if isinstance(result[0], np.ndarray) else None

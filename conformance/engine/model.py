@@ -20,6 +20,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from conformance.engine.spy import Event
@@ -49,6 +50,15 @@ def _num_eq(a: Any, b: float) -> bool:
         return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
     except (TypeError, ValueError):
         return False
+
+
+def _space_contains(space: Any, arr: np.ndarray) -> bool:
+    """``space.contains(arr)`` for an array (``True`` for a space without ``contains``); a
+    gymnasium ``Box`` is asked the very questions its ``contains`` asks, without its overhead."""
+    if type(space) is gym.spaces.Box:
+        return bool(np.can_cast(arr.dtype, space.dtype) and arr.shape == space.shape
+                    and (arr >= space.low).all() and (arr <= space.high).all())
+    return not hasattr(space, "contains") or bool(space.contains(arr))
 
 
 def _short(obs: Any, n: int = 4) -> str:
@@ -171,8 +181,7 @@ class TrialModel:
                                f"np.ndarray {shape} float32",
                                f"{type(obs).__name__} {getattr(obs, 'shape', None)} "
                                f"{getattr(obs, 'dtype', None)}", blocking=False))
-        elif hasattr(self.ctx.observation_space, "contains") and \
-                not self.ctx.observation_space.contains(arr):
+        elif not _space_contains(self.ctx.observation_space, arr):
             out.append(Finding(req, "observation lies outside observation_space",
                                "an observation inside observation_space", _short(arr),
                                blocking=False))

@@ -62,6 +62,9 @@ from conformance.engine.violations import ContractViolation, NotChecked, hide_fr
 METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
 #: Examples per property on the real Meta-World backend (it is ~1000x slower per step).
 METAWORLD_MAX_EXAMPLES = 4
+#: Runs of the attempt-interleavings state machine on the real Meta-World backend (each run is
+#: up to 10 calls, so fewer than :data:`METAWORLD_MAX_EXAMPLES`).
+METAWORLD_MACHINE_RUNS = 3
 METAWORLD_OBS_DIM = 39
 
 
@@ -273,45 +276,82 @@ def _class_doc(name: str) -> str:
 
 
 def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, obs_dim: int,
-           after: Callable[[Session], None] | None = None, rejection_conforms: bool = False
-           ) -> bool:
-    """Run ``plan``'s trials on a candidate built on ``bench``; whether the target was checked.
+           after: Callable[[Session], None] | None = None, rejection_conforms: bool = False,
+           paired: bool = False) -> bool:
+    """Run ``plan``'s trials on a candidate built on ``bench``, then its last check
+    (:meth:`Session.end`: nothing it returned was changed later); whether the target was checked.
 
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
-    is what the target allows (KMW-EPL-2), so it counts as a check that passed."""
+    is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``
+    (a scripted ``bench``): a second candidate on a copy of the benchmark runs the same trials,
+    its seeds one higher, a call of one candidate then a call of the other (see
+    :func:`_run_in_turn`), each checked against its own model."""
     __tracebackhide__ = hide_frame
+    sessions: list[Session] = []
     try:
-        session = Session(config.candidate, bench, plan, config.keys, target, obs_dim,
-                          impl=config.impl)
+        sessions.append(Session(config.candidate, bench, plan, config.keys, target, obs_dim,
+                                impl=config.impl))
+        if paired:
+            other = TrialPlan(plan.split, plan.k, plan.max_len,
+                              [None if s is None else s + 1 for s in plan.seeds], plan.actions,
+                              dict(plan.reward_scales))
+            sessions.append(Session(config.candidate, ScriptedBenchmark(bench.spec), other,
+                                    config.keys, target, obs_dim, impl=config.impl,
+                                    recording=sessions[0].recording))
     except Rejected:
         if rejection_conforms:
             tally.checked += 1
         return rejection_conforms
     try:
-        offset = 0
-        for seed in plan.seeds:
-            offset += session.run_trial(seed, action_offset=offset)
+        if paired:
+            _run_in_turn(sessions)
+        else:
+            offset = 0
+            for seed in plan.seeds:
+                offset += sessions[0].run_trial(seed, action_offset=offset)
+        for session in sessions:
+            session.end()
         if after is not None:
-            after(session)
+            after(sessions[0])
     except Blocked as blocked:
         tally.block(blocked)
     finally:
-        checked = target in session.model.checked
+        checked = any(target in session.model.checked for session in sessions)
         if checked:
             tally.checked += 1
     return checked
 
 
+def _run_in_turn(sessions: list[Session]) -> None:
+    """Every session's trials (its plan's seeds), one call of each session in turn, as a
+    vector of envs steps its envs; a session whose trial is over waits for the others."""
+    __tracebackhide__ = hide_frame
+    offsets = [0] * len(sessions)
+    for trial in range(len(sessions[0].plan.seeds)):
+        calls = [s.trial(s.plan.seeds[trial], offsets[i]) for i, s in enumerate(sessions)]
+        steps = [0] * len(sessions)
+        running = list(range(len(sessions)))
+        while running:
+            for i in list(running):
+                n = next(calls[i], None)
+                if n is None:
+                    running.remove(i)
+                else:
+                    steps[i] = n
+        offsets = [o + n for o, n in zip(offsets, steps)]
+
+
 def _class_cases(config: Any, target: str, after: Callable[[Session], None] | None = None,
                  rejection_conforms: bool = False) -> list[tuple[str, Case]]:
     """The schedule classes of ``target`` as explicit cases of :func:`_drive`."""
-    def case(spec: BenchmarkSpec, plan: TrialPlan) -> Case:
+    def case(name: str, spec: BenchmarkSpec, plan: TrialPlan) -> Case:
         return functools.partial(_drive, config, target, bench=ScriptedBenchmark(spec), plan=plan,
                                  obs_dim=OBS_DIM, after=after,
-                                 rejection_conforms=rejection_conforms)
+                                 rejection_conforms=rejection_conforms,
+                                 paired=coverage.CLASSES[name].paired)
 
-    return [(name, case(spec, plan)) for name, spec, plan in coverage.cases_for(target,
-                                                                                 config.env_api)]
+    return [(name, case(name, spec, plan))
+            for name, spec, plan in coverage.cases_for(target, config.env_api)]
 
 
 def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,

@@ -25,6 +25,8 @@ and returns them, to continue by hand in a debugger.
 ``=a,b``           compare the last outputs of candidates ``a`` and ``b`` (KMW-TSK-3)
 ``e<i>``           ``step(actions[i])`` after the trial's end must raise (KMW-ATT-5)
 ``d<seed>,<n>``    ``n`` resets, the first with ``seed``; every class drawn (KMW-TSK-2)
+``z``              the current candidate's last check: every observation and ``info`` it
+                   returned is still as returned (KMW-OBS-4, KMW-LOG-5)
 ``(...)*n``        the calls in brackets ``n`` times; ``call*n``: one call ``n`` times
 =================  ================================================================
 
@@ -198,6 +200,8 @@ def encode(ops: list[tuple[Any, str, Any]]) -> tuple[list[str], list[list[float]
             tokens.append(f"{op}{arg[0]},{arg[1]}")
         elif op == "d":
             tokens.append(f"d{_seed(arg[0])},{arg[1]}")
+        elif op == "z":
+            tokens.append("z")
         else:
             raise ValueError(f"unknown recorded call {op!r}")
     return tokens, actions
@@ -225,6 +229,9 @@ def _last_call(token: str, n: int, target: str | None, cur: str, pair: list[str]
                 f"and candidates[{b}] (after other trials)")
     if op == "d":
         return f"#   call {n}: {arg.split(',')[1]} resets, then every class must have been drawn"
+    if op == "z":
+        return (f"#   call {n}: the last check of candidates[{cur}]: every observation and info "
+                "it returned must be as it was when returned")
     return f"#   call {n}: {token}"
 
 
@@ -288,7 +295,7 @@ def parse(calls: str) -> list[tuple[str, str]]:
             stack[-1].extend(group * (int(tok[2:]) if len(tok) > 1 else 1))
         else:
             call, _, times = tok.partition("*")
-            if call[0] not in "+@rsxpRS=ed":
+            if call[0] not in "+@rsxpRS=edz":
                 raise ValueError(f"unknown call {tok!r} in calls")
             stack[-1].extend([(call[0], call[1:])] * (int(times) if times else 1))
     if len(stack) != 1:
@@ -389,6 +396,8 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
             elif op == "d":
                 seed_text, _, _n = arg.partition(",")
                 properties.check_draws(sessions[cur], _seed_arg(seed_text))
+            elif op == "z":
+                sessions[cur].end()
     except Blocked as blocked:
         raise ReplayMismatch(f"not reproduced: the replay was stopped by {blocked} before "
                              f"{target} failed") from blocked

@@ -2,9 +2,11 @@
 
 Profiles (select with ``--hypothesis-profile``; all have ``deadline=None``, suppress the
 too_slow, data_too_large, filter_too_much and function_scoped_fixture health checks, skip
-hypothesis's slow ``explain`` phase, and are **derandomized**: every run of a profile draws
-the same examples, so one candidate gets the same verdict on every run, and no example
-database is read or written — a leftover ``.hypothesis/`` cannot change a verdict):
+hypothesis's slow ``explain`` phase, stop at a property's first failure
+(``report_multiple_bugs=False``: hypothesis's search for further bugs is cut by the clock, so
+it would search less on a loaded machine), and are **derandomized**: every run of a profile
+draws the same examples, so one candidate gets the same verdict on every run and machine, and
+no example database is read or written — a leftover ``.hypothesis/`` cannot change a verdict):
 
 - ``kmw-dev``: 20 examples per property, fast local runs (the default without ``CI``);
 - ``kmw-ci``: 100 examples, ``print_blob=True`` (the default when the ``CI`` environment
@@ -44,11 +46,15 @@ def register_profiles() -> None:
     phases = tuple(p for p in Phase if p is not Phase.explain)
     # Parent: hypothesis's "default" profile, not the current one (which is its "ci" profile,
     # derandomized and without database, whenever a CI variable is set).
+    # Stop at the first failure: after one, hypothesis by default searches on for other bugs,
+    # but for at most 10 seconds, so a loaded machine would search less than an idle one and
+    # could report another minimal example, or miss a second failure (tests/test_verdict_timing.py).
     common = {
         "parent": settings.get_profile("default"),
         "deadline": None,
         "suppress_health_check": _SUPPRESSED,
         "phases": phases,
+        "report_multiple_bugs": False,
     }
     settings.register_profile(DEV, max_examples=20, derandomize=True, **common)
     settings.register_profile(CI, max_examples=100, derandomize=True, print_blob=True, **common)

@@ -32,7 +32,10 @@ from conformance.engine.harness import (
     Rejected,
     Session,
 )
-from conformance.engine.properties import draw_single_task_benchmarks
+from conformance.engine.properties import (
+    METAWORLD_MACHINE_RUNS,
+    draw_single_task_benchmarks,
+)
 from conformance.engine.strategies import actions, draw_plan
 from conformance.engine.violations import ContractViolation
 
@@ -120,7 +123,8 @@ def test_trial_machine(kmw_config):
     try:
         run_state_machine_as_test(
             lambda: TrialMachine(kmw_config, tally),
-            settings=settings(current, max_examples=current.max_examples if scripted else 3,
+            settings=settings(current, max_examples=current.max_examples if scripted
+                              else min(current.max_examples, METAWORLD_MACHINE_RUNS),
                               stateful_step_count=30 if scripted else 10),
         )
     except CannotBuild as exc:
