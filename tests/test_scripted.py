@@ -19,6 +19,7 @@ from conformance.engine.scripted import (
     AttemptScript,
     ScriptedBenchmark,
     decode_task,
+    rotated,
     simple_spec,
 )
 from conformance.engine.strategies import benchmark_specs, decode_script, decode_scripts
@@ -297,3 +298,20 @@ def test_actions_are_exact_and_in_bounds(code):
     assert a.dtype == np.float32 and a.shape == (4,)
     assert np.all(np.abs(a) <= 1.0)
     assert np.all((a * 8) == np.round(a * 8))
+
+
+def test_rotated_specs_run_the_same_tasks_with_other_outcomes_per_attempt():
+    """The second candidate of a paired schedule class runs ``rotated(spec)``: the same classes
+    and tasks, each task's scripts starting from its second."""
+    a, b, c = AttemptScript(frozenset({2})), AttemptScript(frozenset(), 1, "terminated"), AttemptScript()
+    spec = simple_spec(n_train_classes=2, tasks_per_class=2, scripts=(a, b, c))
+    turned = rotated(spec)
+    assert (turned.train_classes, turned.test_classes) == (spec.train_classes, spec.test_classes)
+    assert [(t.env_name, t.uid, t.split) for t in turned.train_tasks + turned.test_tasks] == \
+        [(t.env_name, t.uid, t.split) for t in spec.train_tasks + spec.test_tasks]
+    assert {t.scripts for t in turned.train_tasks + turned.test_tasks} == {(b, c, a)}
+    assert rotated(spec, 3) == spec and rotated(rotated(spec), 2) == spec
+    env = ScriptedBenchmark(turned).train_classes["reach-v3"]()
+    env.set_task(ScriptedBenchmark(turned).train_tasks[0])
+    env.reset()
+    assert env.step(ACTION)[2]  # the first attempt now runs b: terminated on step 1

@@ -69,10 +69,11 @@ class Recording:
     pytest (:mod:`conformance.engine.replay` formats it, only when a violation is raised).
 
     ``ops`` holds ``(session index or None, op, argument)`` tuples, cheap to append: ``"+"`` a
-    session is built, ``"r"`` ``reset(seed)``, ``"s"`` ``step(action)`` (the action's dtype,
-    shape and bytes), ``"x"`` an unchecked step after the end, ``"p"``/``"R"``/``"S"`` a
-    :class:`MidTrialPair` and its calls, ``"="``, ``"e"``, ``"d"`` a property's own checks,
-    ``"z"`` a session's last check (:meth:`Session.end`).
+    session is built (its argument ``"rotated"`` or ``None``, see :meth:`new_session`), ``"r"``
+    ``reset(seed)``, ``"s"`` ``step(action)`` (the action's dtype, shape and bytes), ``"x"`` an
+    unchecked step after the end, ``"p"``/``"R"``/``"S"`` a :class:`MidTrialPair` and its calls,
+    ``"="``, ``"e"``, ``"d"`` a property's own checks, ``"z"`` a session's last check
+    (:meth:`Session.end`).
     Sessions of one example that are compared (KMW-ATT-4, KMW-TSK-3) share one recording.
     """
 
@@ -93,15 +94,17 @@ class Recording:
         if not self.mute:
             self.ops.append((sid, op, arg))
 
-    def new_session(self, factory: Any, benchmark: Any, plan: TrialPlan, target: str | None
-                    ) -> int:
+    def new_session(self, factory: Any, benchmark: Any, plan: TrialPlan, target: str | None,
+                    built_on: str | None = None) -> int:
+        """Record a session built (``built_on="rotated"``: on the first session's benchmark
+        with its scripts rotated, :func:`~conformance.engine.scripted.rotated`); its index."""
         if self.n_sessions == 0:
             self.benchmark, self.plan, self.target = benchmark, plan, target
             if self.impl is None:
                 self.impl = (f"{getattr(factory, '__module__', '?')}."
                              f"{getattr(factory, '__qualname__', '?')}")
         self.n_sessions += 1
-        self.add(self.n_sessions - 1, "+")
+        self.add(self.n_sessions - 1, "+", built_on)
         return self.n_sessions - 1
 
     def reproduction(self, target: str | None) -> str:
@@ -181,10 +184,12 @@ class Session:
         *,
         impl: str | None = None,
         recording: Recording | None = None,
+        built_on: str | None = None,
     ) -> None:
         self.recording = recording if recording is not None else Recording(
             impl, getattr(keys, "name", None))
-        self.sid = self.recording.new_session(candidate_factory, benchmark, plan, target)
+        self.sid = self.recording.new_session(candidate_factory, benchmark, plan, target,
+                                              built_on)
         self.spy = SpyBenchmark(benchmark)
         self.log = self.spy.log
         self.plan = plan

@@ -50,6 +50,7 @@ from conformance.engine.scripted import (
     ScriptedBenchmark,
     TaskSpec,
     decode_task,
+    rotated,
     simple_spec,
     task_label,
 )
@@ -157,7 +158,8 @@ def check_reset_mid_trial(config: Any, target: str) -> None:
     candidate honours seeds; findings about which task was drawn are not compared (see
     :class:`MidTrialPair`). Explicit cases cut a k=3, L=3 trial right after ``reset()``, inside
     the first, a middle and the last attempt, exactly at an attempt boundary, one step before
-    the end, and just after an env-ended attempt.
+    the end, just after an env-ended attempt, and just after a success in an attempt that is
+    abandoned.
     """
     __tracebackhide__ = hide_frame
     def run(make: Callable[[], Any], plan: TrialPlan, mid_seed: int, cut: int, dim: int,
@@ -201,6 +203,10 @@ def check_reset_mid_trial(config: Any, target: str) -> None:
     plain, ended = (AttemptScript(),), (AttemptScript(frozenset({1}), 2, "terminated"),)
     cases = [(f"mid-trial-reset-after-{cut}-steps", case(plain, cut)) for cut in (0, 1, 3, 4, 7, 8)]
     cases.append(("mid-trial-reset-after-env-end", case(ended, 2)))
+    # A success in the abandoned attempt (the second, step 1), none in the new trial's first
+    # (the env's scripts cycle: no success, then success on step 1).
+    cases.append(("mid-trial-reset-after-a-success",
+                  case((AttemptScript(), AttemptScript(frozenset({1}))), 4)))
     _run(config, target, example, cases)
 
 
@@ -283,9 +289,10 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
 
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
     is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``
-    (a scripted ``bench``): a second candidate on a copy of the benchmark runs the same trials,
-    its seeds one higher, a call of one candidate then a call of the other (see
-    :func:`_run_in_turn`), each checked against its own model."""
+    (a scripted ``bench``): a second candidate runs the same trials, its seeds one higher, on a
+    copy of the benchmark whose tasks run their scripts rotated by one (:func:`rotated`: its
+    attempts succeed and end where the first candidate's do not), a call of one candidate then
+    a call of the other (see :func:`_run_in_turn`), each checked against its own model."""
     __tracebackhide__ = hide_frame
     sessions: list[Session] = []
     try:
@@ -295,9 +302,9 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
             other = TrialPlan(plan.split, plan.k, plan.max_len,
                               [None if s is None else s + 1 for s in plan.seeds], plan.actions,
                               dict(plan.reward_scales))
-            sessions.append(Session(config.candidate, ScriptedBenchmark(bench.spec), other,
-                                    config.keys, target, obs_dim, impl=config.impl,
-                                    recording=sessions[0].recording))
+            sessions.append(Session(config.candidate, ScriptedBenchmark(rotated(bench.spec)),
+                                    other, config.keys, target, obs_dim, impl=config.impl,
+                                    recording=sessions[0].recording, built_on="rotated"))
     except Rejected:
         if rejection_conforms:
             tally.checked += 1

@@ -14,6 +14,8 @@ and returns them, to continue by hand in a debugger.
 
 =================  ================================================================
 ``+``              build a candidate (the next index; it becomes the current one)
+``+r``             the same on a copy of the benchmark whose tasks' scripts are rotated by
+                   one (``conformance.engine.scripted.rotated``; two candidates called in turn)
 ``@n``             make candidate ``n`` the current one
 ``r<seed>``, ``r`` ``reset(seed=<seed>)``, ``reset(seed=None)``
 ``s<i>``           ``step(actions[i])``, checked by the model
@@ -186,7 +188,7 @@ def encode(ops: list[tuple[Any, str, Any]]) -> tuple[list[str], list[list[float]
     current = None
     for sid, op, arg in ops:
         if op == "+":
-            tokens.append("+")
+            tokens.append("+r" if arg == "rotated" else "+")
             current = sid
             continue
         if sid is not None and sid != current:
@@ -307,18 +309,21 @@ def _seed_arg(text: str) -> int | None:
     return int(text) if text else None
 
 
-def _benchmark_maker(benchmark: Any, single_task: bool) -> tuple[Callable[[], Any], int]:
+def _benchmark_maker(benchmark: Any, single_task: bool
+                     ) -> tuple[Callable[[str], Any], int]:
+    """A maker of the benchmark for a ``+`` call (argument ``"r"``: the scripts rotated)."""
     from conformance.engine import properties
-    from conformance.engine.scripted import OBS_DIM
+    from conformance.engine.scripted import OBS_DIM, rotated
 
     if isinstance(benchmark, BenchmarkSpec):
-        return (lambda: ScriptedBenchmark(benchmark)), OBS_DIM
+        return (lambda arg="": ScriptedBenchmark(rotated(benchmark) if arg == "r"
+                                                 else benchmark)), OBS_DIM
     if isinstance(benchmark, (str, bytes)) or not hasattr(benchmark, "train_classes"):
         raise TypeError(f"benchmark must be a BenchmarkSpec or a Meta-World benchmark (e.g. "
                         f"kmw.benchmarks.make_benchmark('reach-v3', seed=0)), got "
                         f"{type(benchmark).__name__}")
     bench = properties.single_task_view(benchmark) if single_task else benchmark
-    return (lambda: bench), properties.METAWORLD_OBS_DIM
+    return (lambda arg="": bench), properties.METAWORLD_OBS_DIM
 
 
 def _setup(impl: str, benchmark: Any, actions: Any, single_task: bool
@@ -366,8 +371,8 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
     try:
         for op, arg in ops:
             if op == "+":
-                sessions.append(Session(candidate, make(), plan, key_scheme, session_target, dim,
-                                        impl=impl, recording=rec))
+                sessions.append(Session(candidate, make(arg), plan, key_scheme, session_target,
+                                        dim, impl=impl, recording=rec))
                 cur = len(sessions) - 1
             elif op == "@":
                 cur = int(arg)
@@ -421,7 +426,7 @@ def replay_calls(impl: str, benchmark: Any, split: str, k: int,
         if stop is not None and n >= stop:
             break
         if op == "+":
-            cands.append(candidate(make(), split, k, max_episode_length=max_episode_length))
+            cands.append(candidate(make(arg), split, k, max_episode_length=max_episode_length))
             if reward_scales:
                 cands[-1].reward_scales = dict(reward_scales)
             cur = len(cands) - 1

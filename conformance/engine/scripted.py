@@ -33,6 +33,7 @@ arguments) and ``(obs, reward, done, info)`` from ``step``, with ``info["TimeLim
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import json
@@ -363,6 +364,17 @@ class ScriptedBenchmark:
         self.test_classes = OrderedDict((c.name, built[c.name]) for c in self.spec.test_classes)
         self.train_tasks = [_make_task(t) for t in self.spec.train_tasks]
         self.test_tasks = [_make_task(t) for t in self.spec.test_tasks]
+
+
+def rotated(spec: BenchmarkSpec, by: int = 1) -> BenchmarkSpec:
+    """``spec`` with every task's attempt scripts rotated by ``by`` (the second script first,
+    ...): the same classes, tasks and uids, other outcomes per attempt."""
+    def turn(task: TaskSpec) -> TaskSpec:
+        n = by % len(task.scripts)
+        return dataclasses.replace(task, scripts=task.scripts[n:] + task.scripts[:n])
+
+    return dataclasses.replace(spec, train_tasks=tuple(map(turn, spec.train_tasks)),
+                               test_tasks=tuple(map(turn, spec.test_tasks)))
 
 
 def decode_task(task: Any) -> TaskSpec | None:
