@@ -205,6 +205,8 @@ PLUGIN_FILES: dict[str, str | bytes] = {
     "broken.py": "raise RuntimeError('boom at import time')\n",
     "exits0.py": "import sys\nsys.exit(0)\n",
     "exits3.py": "import sys\nsys.exit(3)\n",
+    "osexits0.py": "import os\nos._exit(0)\n",
+    "interrupts.py": "raise KeyboardInterrupt\n",
     "known.txt": "KMW-ATT-1  late\n",
 }
 
@@ -255,6 +257,16 @@ CASES = [
         ("--kmw-impl=exits3.X",),
         "importing module 'exits3' raised SystemExit: sys.exit(3) was called",
     ),
+    _plugin(
+        "impl-os-exit-0-at-import",
+        ("--kmw-impl=osexits0.X",),
+        "os._exit(0) was called",
+    ),
+    _plugin(
+        "impl-keyboard-interrupt-at-import",
+        ("--kmw-impl=interrupts.X",),
+        "importing module 'interrupts' raised KeyboardInterrupt",
+    ),
     _plugin("impl-not-dotted", ("--kmw-impl=Good",), "is not of the form pkg.mod.Attr"),
     _plugin("keys-unknown", (IMPL, "--kmw-keys=nope"), "unknown key scheme 'nope'"),
     _plugin("keys-missing-attr", (IMPL, "--kmw-keys=mykeys.NOPE"), "has no attribute 'NOPE'"),
@@ -302,6 +314,8 @@ CASES = [
     _plugin("timeout-inf", (IMPL, "--kmw-timeout=inf"), "from 0.001 to 1e+06, got inf"),
     _plugin("timeout-tiny", (IMPL, "--kmw-timeout=1e-9"), "from 0.001 to 1e+06, got 1e-09"),
     _plugin("timeout-not-a-number", (IMPL, "--kmw-timeout=soon"), "expected a number of seconds"),
+    _plugin("timeout-rounds-to-zero", (IMPL, "--kmw-timeout=1e-400"),
+            "'1e-400' is too small to be a time limit (it rounds to 0"),
     _plugin("xfail-missing", (IMPL, "--kmw-xfail=missing.txt"), "cannot read --kmw-xfail file"),
     _plugin("xfail-is-a-directory", (IMPL, "--kmw-xfail=."), "cannot read --kmw-xfail file"),
     _plugin(

@@ -47,7 +47,7 @@ def load_xfail_file(path: str | Path, spec: Mapping[str, Requirement]) -> dict[s
     """Read and parse the xfail file at ``path``; raises ``XfailFileError``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write
     except OSError as e:
         raise XfailFileError(
             f"cannot read --kmw-xfail file {str(p)!r}: {e.strerror or e}"
