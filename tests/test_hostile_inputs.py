@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -190,12 +191,41 @@ class OwnKeyNotLogging(Base):
 class SameKey(Base):
     def success(self, i): return "P s"
 
+class RepeatsFromAttempt3(Base):
+    def success(self, i): return f"P s{min(i, 3)}"
+
+class AlwaysLogging(Base):
+    def is_logging_key(self, k): return True
+
+class ReturnFromAttempt2(Base):
+    def ret(self, i): return f"P r{i}" if i >= 2 else None
+
+class SuccessIsEnvKey(Base):
+    def success(self, i): return "success" if i == 5 else f"P s{i}"
+
+class RaisesOnEnvKey(Base):
+    def is_logging_key(self, k):
+        if k == "near_object": raise KeyError(k)
+        return k.startswith("P ")
+
+class ChangingKeys(Base):
+    calls = 0
+    def success(self, i):
+        ChangingKeys.calls += 1
+        return f"P s{i}/{ChangingKeys.calls}"
+
 total_is_method = TotalIsMethod()
 success_not_str = SuccessNotStr()
 raising = Raising()
 not_bool = NotBool()
 own_key = OwnKeyNotLogging()
 same_key = SameKey()
+repeats_from_3 = RepeatsFromAttempt3()
+always_logging = AlwaysLogging()
+return_from_2 = ReturnFromAttempt2()
+success_is_env_key = SuccessIsEnvKey()
+raises_on_env_key = RaisesOnEnvKey()
+changing_keys = ChangingKeys()
 NOT_A_SCHEME = 3
 """
 
@@ -285,6 +315,20 @@ CASES = [
         "is_logging_key('P s0') is False for the scheme's own key",
     ),
     _plugin("keys-same-key", (IMPL, "--kmw-keys=mykeys.same_key"), "key 'P s' is used twice"),
+    # (issue 18: schemes were checked on attempts 0 to 2 only; the suite uses k up to 12)
+    _plugin("keys-repeat-from-attempt-3", (IMPL, "--kmw-keys=mykeys.repeats_from_3"),
+            "key 'P s3' is used twice, by success(3) and success(4)"),
+    _plugin("keys-always-logging", (IMPL, "--kmw-keys=mykeys.always_logging"),
+            "is_logging_key('success') is True, but 'success' is not one of its keys (an info "
+            "key of the env)"),
+    _plugin("keys-return-for-some-attempts", (IMPL, "--kmw-keys=mykeys.return_from_2"),
+            "ret(i) must be a key for every attempt or None for every attempt: ret(0) is None"),
+    _plugin("keys-success-is-an-env-key", (IMPL, "--kmw-keys=mykeys.success_is_env_key"),
+            "success(5) is 'success', an info key of the env"),
+    _plugin("keys-raise-on-an-env-key", (IMPL, "--kmw-keys=mykeys.raises_on_env_key"),
+            "is_logging_key('near_object') raised KeyError('near_object')"),
+    _plugin("keys-change-between-calls", (IMPL, "--kmw-keys=mykeys.changing_keys"),
+            "success(0) returned 'P s0/1', then 'P s0/2': a scheme's keys must not change"),
     _plugin("backend-unknown", (IMPL, "--kmw-backend=mujoco"), "invalid choice: 'mujoco'"),
     _plugin("env-api-unknown", (IMPL, "--kmw-env-api=gym3"), "invalid choice: 'gym3'"),
     _plugin(
@@ -605,3 +649,63 @@ def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) 
     assert not failed, failed
     assert report["summary"]["pass"] >= 20
     assert result.ret == 0, result.stdout.str()[-3000:]
+
+
+# --------------------------------------------------------------------------- key schemes that loop
+
+LOOPING_KEYS = """
+import os
+
+from conformance.engine.keys import KMW_KEYS
+
+
+class AtStartUp:
+    name = "loops"; prefix = "P"; total_successes = None; success_rate = None
+    def success(self, i): return f"P s{i}"
+    def ret(self, i): return None
+    def is_logging_key(self, k):
+        while k == "success":  # (an env key: asked about at start-up)
+            pass
+        return k.startswith("P ")
+
+
+class InTests(AtStartUp):
+    def is_logging_key(self, k):
+        while os.environ.get("PYTEST_CURRENT_TEST", "").endswith("(call)"):
+            pass
+        return k.startswith("P ")
+
+
+at_start_up, in_tests = AtStartUp(), InTests()
+"""
+#: Wall-clock bound of one such run: start-up and a 2 s limit, on a busy machine.
+LOOP_RUN_LIMIT = 90
+
+
+def _run_with_keys(tmp_path: Path, keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "looping_keys.py").write_text(LOOPING_KEYS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(HERE.parent)])}
+    env.pop("PYTEST_CURRENT_TEST", None)  # this test's: the scheme loops when it is set
+    cmd = [sys.executable, "-m", "pytest", "--kmw-impl=kmw.KEpisodeMetaworld",
+           f"--kmw-keys=looping_keys.{keys}", "--kmw-timeout=2", "-p", "no:cacheprovider", "-q",
+           *args]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=LOOP_RUN_LIMIT)
+
+
+def test_a_key_scheme_that_loops_at_start_up_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run_with_keys(tmp_path, "at_start_up")
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.count("ERROR:") == 1 and (
+        "--kmw-keys=looping_keys.at_start_up: the key scheme did not return within "
+        "--kmw-timeout=2 s") in proc.stderr
+
+
+def test_a_key_scheme_that_loops_in_a_test_fails_that_test_at_its_time_limit(
+        tmp_path: Path) -> None:
+    """The scheme is called inside tests only, so under each test's own ``--kmw-timeout``."""
+    proc = _run_with_keys(tmp_path, "in_tests", "-k", "log_1", "--kmw-report=r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    entry = report["requirements"]["KMW-LOG-1"]
+    assert entry["outcome"] == "fail" and "exceeded --kmw-timeout=2 s" in entry["reason"], entry
+    assert proc.returncode == 1
