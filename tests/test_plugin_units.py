@@ -354,6 +354,20 @@ def test_must_violation_fails_its_requirement_only() -> None:
     assert by["KMW-ATT-1"].outcome == "not-checked"
 
 
+def test_a_violations_reproduction_data_reaches_its_verdict() -> None:
+    data = {"format": 1, "calls": "+ r0 s0"}
+    for xfails, strict, outcome in (({}, False, "fail"), ({"KMW-ATT-2": "known"}, False,
+                                                           "expected-failure")):
+        exc = ContractViolation("KMW-ATT-2", "broken", reproduction_data=data)
+        d = decide_failure(["KMW-ATT-2"], exc, SPEC, xfails, strict, "tb")
+        assert [(v.outcome, v.reproduction) for v in d.verdicts] == [(outcome, data)]
+    d = decide_failure(["KMW-IFC-4"], ContractViolation("KMW-IFC-4", "x", reproduction_data=data),
+                       SPEC, {}, False, "tb")
+    assert d.verdicts[0].reproduction == data
+    assert decide_failure(["KMW-ATT-2"], _cv("KMW-ATT-2"), SPEC, {}, False, "tb"
+                          ).verdicts[0].reproduction is None
+
+
 def test_should_violation_is_a_finding_unless_strict() -> None:
     d = decide_failure(["KMW-IFC-4"], _cv("KMW-IFC-4"), SPEC, {}, False, "tb")
     assert d.shown == "passed" and [v.outcome for v in d.verdicts] == ["should-finding"]
@@ -448,7 +462,8 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         encode("t1", [Verdict("KMW-ATT-1", "pass", schedule_classes=("a", "b")),
                       Verdict("KMW-ATT-2", "not-checked", "why")]),
         encode(
-            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example", schedule_classes=("b", "c")),
+            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example", schedule_classes=("b", "c"),
+                           reproduction={"format": 1, "calls": "+ r0 s0"}),
                    Verdict("KMW-ATT-2", "pass")]
         ),
         ("other", "ignored"),
@@ -464,6 +479,7 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         "failing_example": "t2:\nexample",
         "reason": "bad",
         "schedule_classes": ["a", "b", "c"],  # every test's classes, in first-seen order
+        "reproductions": [{"test": "t2", "reproduction": {"format": 1, "calls": "+ r0 s0"}}],
     }
     assert reqs["KMW-ATT-2"]["outcome"] == "pass"
     assert reqs["KMW-REW-1"]["outcome"] == "not-checked" and reqs["KMW-REW-1"]["reason"]

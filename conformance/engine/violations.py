@@ -18,7 +18,8 @@ class ContractViolation(AssertionError):
     locates it in the trial (e.g. ``"trial 0, step 7 (attempt 1, step 3 of it)"``); ``trace`` is
     a short readable log of the trial up to the failure; ``reproduction`` Python that raises
     the violation again outside pytest (:mod:`conformance.engine.replay`), shown last under
-    :data:`REPRODUCE_HEADING`, its lines indented by four spaces.
+    :data:`REPRODUCE_HEADING`, its lines indented by four spaces; ``reproduction_data`` the
+    same as plain JSON data (:meth:`conformance.engine.replay.Reproduction.to_json`), or None.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class ContractViolation(AssertionError):
         where: str = "",
         trace: str = "",
         reproduction: str = "",
+        reproduction_data: dict[str, Any] | None = None,
     ) -> None:
         self.req_id = req_id
         self.summary = summary
@@ -39,6 +41,7 @@ class ContractViolation(AssertionError):
         self.where = where
         self.trace = trace
         self.reproduction = reproduction
+        self.reproduction_data = reproduction_data
         super().__init__(self._format())
 
     def _format(self) -> str:

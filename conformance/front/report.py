@@ -98,6 +98,7 @@ class Aggregator:
                 "failing_example": None,
                 "reason": "no test marked with this requirement was collected and run",
                 "schedule_classes": [],
+                "reproductions": [],
             }
         outcome, winners = self._merged(rid)
         reasons = list(dict.fromkeys(f"{v.reason}" for _, v in winners if v.reason))
@@ -113,6 +114,8 @@ class Aggregator:
             "failing_example": trim("\n\n".join(examples), MAX_MERGED) if examples else None,
             "reason": trim("; ".join(reasons), MAX_MERGED) if reasons else None,
             "schedule_classes": list(dict.fromkeys(c for _, v in got for c in v.schedule_classes)),
+            "reproductions": [{"test": t, "reproduction": v.reproduction}
+                              for t, v in winners if v.reproduction],
         }
 
     def requirements(self) -> dict[str, dict[str, Any]]:

@@ -62,6 +62,8 @@ class Verdict:
     failing_example: str | None = None
     #: The schedule classes (``conformance.engine.coverage``) in which the test checked the requirement.
     schedule_classes: tuple[str, ...] = ()
+    #: The failing example's reproduction as data (``ContractViolation.reproduction_data``).
+    reproduction: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +76,7 @@ class Verdict:
             reason=data.get("reason"),
             failing_example=data.get("failing_example"),
             schedule_classes=tuple(data.get("schedule_classes") or ()),
+            reproduction=data.get("reproduction"),
         )
 
 
@@ -242,16 +245,20 @@ def decide_failure(
         if isinstance(leaf, ContractViolation):
             rid = leaf.req_id
             text = describe(leaf)
+            repro = getattr(leaf, "reproduction_data", None)
             if rid in xfails:
-                expected.setdefault(rid, Verdict(rid, EXPECTED_FAILURE, xfails[rid], text))
+                expected.setdefault(rid, Verdict(rid, EXPECTED_FAILURE, xfails[rid], text,
+                                                 reproduction=repro))
             elif rid in spec and spec[rid].is_should and not strict:
-                findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text))
+                findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text,
+                                                 reproduction=repro))
             elif rid in reqs:
-                hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}", text))
+                hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}", text,
+                                             reproduction=repro))
             else:
                 why = f"the test raised a violation of {rid}, which it is not marked with"
                 for r in reqs:
-                    hard.setdefault(r, Verdict(r, FAIL, why, text))
+                    hard.setdefault(r, Verdict(r, FAIL, why, text, reproduction=repro))
         elif listed_marks:
             for r in listed_marks:
                 expected.setdefault(r, Verdict(r, EXPECTED_FAILURE, xfails[r], trim(failure_text)))
