@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -135,7 +136,9 @@ class Case:
 
     ``where``: ``"plugin"`` (``args`` are pytest's arguments; exit ``code``, one ``ERROR:``
     line containing ``message``), ``"cli"`` (``args`` after ``kmw run``; exit ``code`` and
-    ``message`` on stderr, no output file) or ``"wrapper"`` (``args[0]`` names a builder in
+    ``message`` on stderr, no output file), ``"replay"`` (``args`` after ``python -m
+    conformance.replay``; exit ``code``, one line on stderr containing ``message``, and the
+    report's candidate never imported) or ``"wrapper"`` (``args[0]`` names a builder in
     ``WRAPPER_CALLS``; it raises ``exc`` with ``message`` in its text). ``files`` are written
     into the test's directory first (``bytes`` as is); ``root``: True = only as root, False =
     only as another user.
@@ -190,12 +193,41 @@ class OwnKeyNotLogging(Base):
 class SameKey(Base):
     def success(self, i): return "P s"
 
+class RepeatsFromAttempt3(Base):
+    def success(self, i): return f"P s{min(i, 3)}"
+
+class AlwaysLogging(Base):
+    def is_logging_key(self, k): return True
+
+class ReturnFromAttempt2(Base):
+    def ret(self, i): return f"P r{i}" if i >= 2 else None
+
+class SuccessIsEnvKey(Base):
+    def success(self, i): return "success" if i == 5 else f"P s{i}"
+
+class RaisesOnEnvKey(Base):
+    def is_logging_key(self, k):
+        if k == "near_object": raise KeyError(k)
+        return k.startswith("P ")
+
+class ChangingKeys(Base):
+    calls = 0
+    def success(self, i):
+        ChangingKeys.calls += 1
+        return f"P s{i}/{ChangingKeys.calls}"
+
 total_is_method = TotalIsMethod()
 success_not_str = SuccessNotStr()
 raising = Raising()
 not_bool = NotBool()
 own_key = OwnKeyNotLogging()
 same_key = SameKey()
+repeats_from_3 = RepeatsFromAttempt3()
+always_logging = AlwaysLogging()
+return_from_2 = ReturnFromAttempt2()
+success_is_env_key = SuccessIsEnvKey()
+raises_on_env_key = RaisesOnEnvKey()
+changing_keys = ChangingKeys()
 NOT_A_SCHEME = 3
 """
 
@@ -224,6 +256,61 @@ def _cli(id: str, args: tuple[str, ...], message: str, code: int = 2, **kw) -> C
 
 def _wrapper(id: str, call: str, exc: type[BaseException], message: str) -> Case:
     return Case(id, "wrapper", (call,), message, exc=exc)
+
+
+#: A candidate that leaves a file ``imported`` behind when its module is imported: the replay
+#: rows check that no bad report gets that far.
+REPLAY_CANDIDATE = """
+import pathlib
+pathlib.Path("imported").write_text("the report's candidate was imported")
+from kmw import KEpisodeMetaworld as Wrapper
+"""
+
+#: A valid reproduction (data) of a scripted example; the replay rows change one field.
+REPRODUCTION = {
+    "format": 1, "impl": "replay_cand.Wrapper", "keys": "kmw",
+    "benchmark": {"scripted": {
+        "api": "gymnasium",
+        "train_classes": [{"name": "reach-v3", "max_path_length": 500}],
+        "test_classes": [{"name": "push-v3", "max_path_length": 500}],
+        "train_tasks": [{"env_name": "reach-v3", "uid": 1, "split": "train", "scripts": [
+            {"success_steps": [], "end_at": None, "end_kind": "terminated"}]}],
+        "test_tasks": [{"env_name": "push-v3", "uid": 2, "split": "test", "scripts": [
+            {"success_steps": [], "end_at": None, "end_kind": "terminated"}]}]}},
+    "split": "test", "k": 2, "max_episode_length": 3, "reward_scales": {},
+    "calls": "+ r0 s0 s0", "actions": [[0.5, 0.0, 0.0, 0.0]], "target": "KMW-SR-1",
+}
+
+#: What a report stored before reproductions were data: Python text, which the old
+#: ``--run`` executed (here with the row's calls, as the suite printed them).
+REPRODUCTION_TEXT = """t:
+[KMW-SR-1] the flag is late
+  reproduce with:
+    from conformance.engine.replay import replay
+    from conformance.engine.scripted import simple_spec
+    replay('replay_cand.Wrapper', simple_spec(1, 1, 1), 'test', 2, 3, {calls!r},
+           [[0.5, 0.0, 0.0, 0.0]], target='KMW-SR-1', keys='kmw')
+"""
+
+
+def _report(calls: str = REPRODUCTION["calls"], stored: object = "data", **fields: object) -> str:
+    """A report whose KMW-SR-1 failed, its reproduction ``REPRODUCTION`` with ``fields`` changed
+    (a field ``...`` is left out) and ``calls`` in both its data and its text; ``stored``:
+    ``"data"``, ``None`` (no ``reproductions``, as older reports) or the list to store."""
+    data = {**REPRODUCTION, "calls": calls, **fields}
+    data = {k: v for k, v in data.items() if v is not ...}
+    entry: dict[str, object] = {"level": "MUST", "outcome": "fail",
+                                "failing_example": REPRODUCTION_TEXT.format(calls=calls)}
+    if stored == "data":
+        entry["reproductions"] = [{"test": "t", "reproduction": data}]
+    elif stored is not None:
+        entry["reproductions"] = stored
+    return json.dumps({"plugin_version": "0.3.0", "requirements": {"KMW-SR-1": entry}})
+
+
+def _replay(id: str, message: str, report: str | bytes, *extra: str, code: int = 2) -> Case:
+    return Case(id, "replay", ("r.json", "KMW-SR-1", "--run", *extra), message, code=code,
+                files={"r.json": report, "replay_cand.py": REPLAY_CANDIDATE})
 
 
 CASES = [
@@ -297,6 +384,20 @@ CASES = [
         "is_logging_key('P s0') is False for the scheme's own key",
     ),
     _plugin("keys-same-key", (IMPL, "--kmw-keys=mykeys.same_key"), "key 'P s' is used twice"),
+    # (issue 18: schemes were checked on attempts 0 to 2 only; the suite uses k up to 12)
+    _plugin("keys-repeat-from-attempt-3", (IMPL, "--kmw-keys=mykeys.repeats_from_3"),
+            "key 'P s3' is used twice, by success(3) and success(4)"),
+    _plugin("keys-always-logging", (IMPL, "--kmw-keys=mykeys.always_logging"),
+            "is_logging_key('success') is True, but 'success' is not one of its keys (an info "
+            "key of the env)"),
+    _plugin("keys-return-for-some-attempts", (IMPL, "--kmw-keys=mykeys.return_from_2"),
+            "ret(i) must be a key for every attempt or None for every attempt: ret(0) is None"),
+    _plugin("keys-success-is-an-env-key", (IMPL, "--kmw-keys=mykeys.success_is_env_key"),
+            "success(5) is 'success', an info key of the env"),
+    _plugin("keys-raise-on-an-env-key", (IMPL, "--kmw-keys=mykeys.raises_on_env_key"),
+            "is_logging_key('near_object') raised KeyError('near_object')"),
+    _plugin("keys-change-between-calls", (IMPL, "--kmw-keys=mykeys.changing_keys"),
+            "success(0) returned 'P s0/1', then 'P s0/2': a scheme's keys must not change"),
     _plugin("backend-unknown", (IMPL, "--kmw-backend=mujoco"), "invalid choice: 'mujoco'"),
     _plugin("env-api-unknown", (IMPL, "--kmw-env-api=gym3"), "invalid choice: 'gym3'"),
     _plugin(
@@ -404,6 +505,51 @@ CASES = [
     _cli("trials-not-int", ("--trials", "many"), "expected an integer >= 1, got 'many'"),
     _cli("seed-negative", ("--seed", "-1"), "expected an integer in [0, 2**31 - 1)"),
     _cli("split-unknown", ("--split", "validation"), "invalid choice"),
+    # -- python -m conformance.replay REPORT ID --run: exit 2 with one line, the report's
+    # candidate never imported (issue 18: it executed the report's text; tracebacks)
+    _replay("replay-text-only-report", "stores KMW-SR-1's reproduction only as text, which "
+            "replay does not run", _report(stored=None)),
+    _replay("replay-report-not-json", "report r.json is not JSON", "{"),
+    _replay("replay-report-is-a-list", "is not a kmw report", "[]"),
+    _replay("replay-report-nested-too-deeply", "report r.json is not JSON: nested too deeply",
+            "[" * 100_000 + "]" * 100_000),
+    _replay("replay-entry-not-an-object", "requirements['KMW-SR-1'] is not an object",
+            json.dumps({"requirements": {"KMW-SR-1": 3}})),
+    _replay("replay-reproductions-not-a-list", "reproductions is not a list",
+            _report(stored={"test": "t"})),
+    _replay("replay-index-out-of-range", "--index 3: 1 reproduction(s) stored", _report(),
+            "--index", "3"),
+    _replay("replay-field-missing", "reproduction: lacks target", _report(target=...)),
+    _replay("replay-unknown-format", "reproduction.format: 99 is not a format this kmw reads",
+            _report(format=99)),
+    _replay("replay-impl-not-a-dotted-path", "reproduction.impl: expected a dotted path",
+            _report(impl="replay_cand.Wrapper; import os")),
+    _replay("replay-k-not-an-int", "reproduction.k: expected an integer from 1 to 10000, got "
+            "True", _report(k=True)),
+    _replay("replay-action-nan", "reproduction.actions[0]: expected a finite number, got nan",
+            _report(actions=[[float("nan"), 0.0, 0.0, 0.0]])),
+    _replay("replay-script-end-kind", "scripts[0].end_kind: expected one of terminated, "
+            "truncated, got 'exploded'", _report(benchmark={"scripted": {
+                **REPRODUCTION["benchmark"]["scripted"],
+                "test_tasks": [{"env_name": "push-v3", "uid": 2, "split": "test", "scripts": [
+                    {"success_steps": [], "end_at": 1, "end_kind": "exploded"}]}]}})),
+    _replay("replay-calls-huge-repeat", "a repeat count must be from 1 to 1000000",
+            _report("+ r0 s0*99999999999")),
+    _replay("replay-calls-too-many", "calls: more than 1000000 calls",
+            _report("+ r0 (s0*1000000)*2")),
+    _replay("replay-calls-nested-too-deep", "calls: brackets nested deeper than 8",
+            _report("+ r0 " + "(" * 9 + "s0" + ")" * 9)),
+    _replay("replay-calls-negative-seed", "calls: unknown call 'r-1'", _report("+ r-1 s0")),
+    _replay("replay-calls-seed-too-large", "a seed must be at most 9223372036854775807",
+            _report("+ r9999999999999999999 s0")),
+    _replay("replay-calls-no-such-action", "calls: call 3 's5': no action 5 (1 actions)",
+            _report("+ r0 s5")),
+    _replay("replay-calls-no-such-candidate", "calls: call 3 '@3': no candidate 3",
+            _report("+ r0 @3 s0")),
+    _replay("replay-calls-compare-before-calls", "compares a candidate before it was reset",
+            _report("+ + =0,1")),
+    _replay("replay-calls-pair-call-without-pair", "before a p call pairs two candidates",
+            _report("+ r0 R")),
     # -- the wrapper: ValueError naming what was expected
     _wrapper("wrapper-split", "split", ValueError, "split must be 'train' or 'test'"),
     _wrapper("wrapper-k-zero", "k_zero", ValueError, "k_episodes must be an integer >= 1"),
@@ -495,7 +641,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
-    for name in ("hostile_policies", "hostile_policies_exit"):
+    for name in ("hostile_policies", "hostile_policies_exit", "replay_cand"):
         sys.modules.pop(name, None)
 
 
@@ -517,6 +663,22 @@ def test_kmw_run_bad_input(in_tmp: Path, capsys: pytest.CaptureFixture[str], cas
     assert "succ@1" not in captured.out  # no table: it stopped
     after = sorted(p.name for p in in_tmp.iterdir() if p.name != "__pycache__")
     assert after == before  # neither the output file nor a temp file
+
+
+@pytest.mark.parametrize("case", _of("replay"))
+def test_replay_bad_report(in_tmp: Path, capsys: pytest.CaptureFixture[str], case: Case) -> None:
+    from conformance.replay import main
+
+    _write_files(in_tmp, case.files)
+    try:
+        code = main(list(case.args))
+    except SystemExit as e:
+        code = e.code
+    captured = capsys.readouterr()
+    assert code == case.code, captured.err[-2000:]
+    err_lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert len(err_lines) == 1 and case.message in err_lines[0], captured.err[-2000:]
+    assert not (in_tmp / "imported").exists()  # nothing of the report was imported or run
 
 
 @pytest.fixture(scope="module")
@@ -619,3 +781,63 @@ def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) 
     assert not failed, failed
     assert report["summary"]["pass"] >= 20
     assert result.ret == 0, result.stdout.str()[-3000:]
+
+
+# --------------------------------------------------------------------------- key schemes that loop
+
+LOOPING_KEYS = """
+import os
+
+from conformance.engine.keys import KMW_KEYS
+
+
+class AtStartUp:
+    name = "loops"; prefix = "P"; total_successes = None; success_rate = None
+    def success(self, i): return f"P s{i}"
+    def ret(self, i): return None
+    def is_logging_key(self, k):
+        while k == "success":  # (an env key: asked about at start-up)
+            pass
+        return k.startswith("P ")
+
+
+class InTests(AtStartUp):
+    def is_logging_key(self, k):
+        while os.environ.get("PYTEST_CURRENT_TEST", "").endswith("(call)"):
+            pass
+        return k.startswith("P ")
+
+
+at_start_up, in_tests = AtStartUp(), InTests()
+"""
+#: Wall-clock bound of one such run: start-up and a 2 s limit, on a busy machine.
+LOOP_RUN_LIMIT = 90
+
+
+def _run_with_keys(tmp_path: Path, keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "looping_keys.py").write_text(LOOPING_KEYS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(HERE.parent)])}
+    env.pop("PYTEST_CURRENT_TEST", None)  # this test's: the scheme loops when it is set
+    cmd = [sys.executable, "-m", "pytest", "--kmw-impl=kmw.KEpisodeMetaworld",
+           f"--kmw-keys=looping_keys.{keys}", "--kmw-timeout=2", "-p", "no:cacheprovider", "-q",
+           *args]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=LOOP_RUN_LIMIT)
+
+
+def test_a_key_scheme_that_loops_at_start_up_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run_with_keys(tmp_path, "at_start_up")
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.count("ERROR:") == 1 and (
+        "--kmw-keys=looping_keys.at_start_up: the key scheme did not return within "
+        "--kmw-timeout=2 s") in proc.stderr
+
+
+def test_a_key_scheme_that_loops_in_a_test_fails_that_test_at_its_time_limit(
+        tmp_path: Path) -> None:
+    """The scheme is called inside tests only, so under each test's own ``--kmw-timeout``."""
+    proc = _run_with_keys(tmp_path, "in_tests", "-k", "log_1", "--kmw-report=r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    entry = report["requirements"]["KMW-LOG-1"]
+    assert entry["outcome"] == "fail" and "exceeded --kmw-timeout=2 s" in entry["reason"], entry
+    assert proc.returncode == 1

@@ -244,6 +244,72 @@ def test_resolve_key_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     del sys.modules["kmw_keys_mod"]
 
 
+def test_key_schemes_are_checked_on_every_attempt_the_suite_makes() -> None:
+    from conformance.engine import coverage, strategies
+    from conformance.engine.keys import PROBE_ATTEMPTS
+
+    largest_k = max(strategies.LARGE_K, *(c.k for c in coverage.CLASSES.values()))
+    assert list(PROBE_ATTEMPTS) == list(range(largest_k + 1))
+
+
+class _Duck:
+    """A correct custom scheme (every kind of key)."""
+
+    name, prefix, total_successes, success_rate = "duck", "P", "P total", "P rate"
+
+    def success(self, i: int) -> str:
+        return f"P s{i}"
+
+    def ret(self, i: int) -> str:
+        return f"P r{i}"
+
+    def is_logging_key(self, k: str) -> bool:
+        return k.startswith("P ")
+
+
+class _AlwaysLogging(_Duck):
+    def is_logging_key(self, k: str) -> bool:
+        return True
+
+
+class _ClaimsAnEnvKey(_Duck):
+    def is_logging_key(self, k: str) -> bool:
+        return k.startswith("P ") or k == "unscaled_reward"
+
+
+class _RaisesOnEnvKey(_Duck):
+    def is_logging_key(self, k: str) -> bool:
+        if k == "near_object":
+            raise KeyError(k)
+        return k.startswith("P ")
+
+
+def test_the_reference_logs_with_a_correct_custom_scheme() -> None:
+    from conformance.front.schemes import check_on_reference
+
+    for scheme in (_Duck(), KMW_KEYS, AMAGO_KEYS):
+        check_on_reference(scheme, "mod.SCHEME")
+
+
+@pytest.mark.parametrize(("scheme", "message"), [
+    (_AlwaysLogging(), "fails KMW-LOG-4 on a scripted trial with k=12, max_episode_length=1 "
+                       "(logging keys present on a step they do not belong to; got ['grasp_reward'"),
+    (_ClaimsAnEnvKey(), "fails KMW-LOG-4 on a scripted trial with k=12, max_episode_length=1 "
+                        "(logging keys present on a step they do not belong to; got "
+                        "['unscaled_reward'])"),
+    (_RaisesOnEnvKey(), "could not be checked on a scripted trial with k=12, max_episode_length=1: "
+                        "KeyError: 'near_object'"),
+])
+def test_a_scheme_the_reference_fails_is_rejected(scheme: object, message: str) -> None:
+    """The reference check alone (the static one would reject these too)."""
+    from conformance.front.schemes import check_on_reference
+
+    with pytest.raises(KeySchemeError, match=re.escape(message)) as info:
+        check_on_reference(scheme, "mod.SCHEME")
+    assert str(info.value).startswith("--kmw-keys=mod.SCHEME: the reference wrapper")
+    assert "\n" not in str(info.value)
+
+
 # --------------------------------------------------------------------------- xfail file
 
 
@@ -293,6 +359,20 @@ def test_must_violation_fails_its_requirement_only() -> None:
         and "[KMW-ATT-2] broken" in by["KMW-ATT-2"].failing_example
     )
     assert by["KMW-ATT-1"].outcome == "not-checked"
+
+
+def test_a_violations_reproduction_data_reaches_its_verdict() -> None:
+    data = {"format": 1, "calls": "+ r0 s0"}
+    for xfails, strict, outcome in (({}, False, "fail"), ({"KMW-ATT-2": "known"}, False,
+                                                           "expected-failure")):
+        exc = ContractViolation("KMW-ATT-2", "broken", reproduction_data=data)
+        d = decide_failure(["KMW-ATT-2"], exc, SPEC, xfails, strict, "tb")
+        assert [(v.outcome, v.reproduction) for v in d.verdicts] == [(outcome, data)]
+    d = decide_failure(["KMW-IFC-4"], ContractViolation("KMW-IFC-4", "x", reproduction_data=data),
+                       SPEC, {}, False, "tb")
+    assert d.verdicts[0].reproduction == data
+    assert decide_failure(["KMW-ATT-2"], _cv("KMW-ATT-2"), SPEC, {}, False, "tb"
+                          ).verdicts[0].reproduction is None
 
 
 def test_should_violation_is_a_finding_unless_strict() -> None:
@@ -389,7 +469,8 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         encode("t1", [Verdict("KMW-ATT-1", "pass", schedule_classes=("a", "b")),
                       Verdict("KMW-ATT-2", "not-checked", "why")]),
         encode(
-            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example", schedule_classes=("b", "c")),
+            "t2", [Verdict("KMW-ATT-1", "fail", "bad", "example", schedule_classes=("b", "c"),
+                           reproduction={"format": 1, "calls": "+ r0 s0"}),
                    Verdict("KMW-ATT-2", "pass")]
         ),
         ("other", "ignored"),
@@ -405,6 +486,7 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         "failing_example": "t2:\nexample",
         "reason": "bad",
         "schedule_classes": ["a", "b", "c"],  # every test's classes, in first-seen order
+        "reproductions": [{"test": "t2", "reproduction": {"format": 1, "calls": "+ r0 s0"}}],
     }
     assert reqs["KMW-ATT-2"]["outcome"] == "pass"
     assert reqs["KMW-REW-1"]["outcome"] == "not-checked" and reqs["KMW-REW-1"]["reason"]

@@ -129,14 +129,18 @@ class Recording:
     ``"="``, ``"e"``, ``"d"`` a property's own checks, ``"z"`` a session's last check
     (:meth:`Session.end`).
     Sessions of one example that are compared (KMW-ATT-4, KMW-TSK-3) share one recording.
+    ``keys`` names the key scheme (its ``name``); ``scheme`` is the first session's scheme
+    object, which a reproduction names by its ``--kmw-keys`` value when it has one.
     """
 
-    __slots__ = ("impl", "keys", "benchmark", "plan", "target", "ops", "n_sessions", "mute",
-                 "replaying")
+    __slots__ = ("impl", "keys", "scheme", "benchmark", "plan", "target", "ops", "n_sessions",
+                 "mute", "replaying", "_made")
 
     def __init__(self, impl: str | None = None, keys: Any = None, *,
                  replaying: bool = False) -> None:
         self.impl, self.keys, self.replaying = impl, keys, replaying
+        self.scheme: Any = None
+        self._made: tuple[tuple[int, str | None], Any] | None = None
         self.benchmark: Any = None
         self.plan: TrialPlan | None = None
         self.target: str | None = None
@@ -149,11 +153,13 @@ class Recording:
             self.ops.append((sid, op, arg))
 
     def new_session(self, factory: Any, benchmark: Any, plan: TrialPlan, target: str | None,
-                    built_on: str | None = None) -> int:
+                    built_on: str | None = None, scheme: Any = None) -> int:
         """Record a session built (``built_on="rotated"``: on the first session's benchmark
-        with its scripts rotated, :func:`~conformance.engine.scripted.rotated`); its index."""
+        with its scripts rotated, :func:`~conformance.engine.scripted.rotated`; ``scheme``: its
+        key scheme); its index."""
         if self.n_sessions == 0:
             self.benchmark, self.plan, self.target = benchmark, plan, target
+            self.scheme = scheme
             if self.impl is None:
                 self.impl = (f"{getattr(factory, '__module__', '?')}."
                              f"{getattr(factory, '__qualname__', '?')}")
@@ -161,16 +167,39 @@ class Recording:
         self.add(self.n_sessions - 1, "+", built_on)
         return self.n_sessions - 1
 
+    def _reproduction(self, target: str | None) -> Any:
+        """The :class:`~conformance.engine.replay.Reproduction` of the calls so far (made once
+        per state: a violation asks for its text and its data)."""
+        from conformance.engine.replay import Reproduction
+
+        state = (len(self.ops), target)
+        if self._made is None or self._made[0] != state:
+            self._made = (state, Reproduction.of(self, target))
+        return self._made[1]
+
     def reproduction(self, target: str | None) -> str:
         """Python that makes these calls again and raises the same violation ("" if replaying)."""
         if self.replaying:
             return ""
         try:
-            from conformance.engine.replay import snippet
-
-            return snippet(self, target)
+            return self._reproduction(target).source()
         except Exception as exc:  # noqa: BLE001 - never hide the violation itself
             return f"# no reproduction: {type(exc).__name__}: {exc}"
+
+    def reproduction_data(self, target: str | None) -> dict[str, Any] | None:
+        """:meth:`reproduction` as plain JSON data
+        (:meth:`~conformance.engine.replay.Reproduction.to_json`), checked as ``python -m
+        conformance.replay`` checks it; None if replaying, or if it cannot be made or would not
+        pass that check (the text then says why, or is the only reproduction)."""
+        if self.replaying:
+            return None
+        try:
+            rep = self._reproduction(target)
+            data = rep.to_json()
+            rep.from_json(data)
+            return data
+        except Exception:  # noqa: BLE001 - never hide the violation itself
+            return None
 
 
 def _action_record(action: Any) -> Any:
@@ -265,7 +294,7 @@ class Session:
         self.recording = recording if recording is not None else Recording(
             impl, getattr(keys, "name", None))
         self.sid = self.recording.new_session(candidate_factory, benchmark, plan, target,
-                                              built_on)
+                                              built_on, keys)
         self.spy = SpyBenchmark(benchmark, shares=None if shares is None else shares.spy)
         self.log = self.spy.log
         self.peers: list[Session] = []
@@ -364,7 +393,7 @@ class Session:
             f.req_id, f.summary, expected=f.expected, got=f.got,
             where=self.where() if hasattr(self, "model") else "construction",
             trace=self.trace_text(), reproduction=self.recording.reproduction(f.req_id),
-            follows=f.follows)
+            reproduction_data=self.recording.reproduction_data(f.req_id), follows=f.follows)
 
     def fail(self, summary: str, *, expected: Any = None, got: Any = None,
              req: str | None = None, exc: BaseException | None = None,
@@ -743,7 +772,8 @@ class MidTrialPair:
                 f"after a reset() in the middle of a trial, {what}: {f.summary} ({f.req_id}); "
                 f"a fresh candidate on the same task does not do that",
                 expected=f.expected, got=f.got, where=s.where(),
-                trace=s.trace_text(), reproduction=self.recording.reproduction(self.target))
+                trace=s.trace_text(), reproduction=self.recording.reproduction(self.target),
+                reproduction_data=self.recording.reproduction_data(self.target))
         if blocked:
             raise blocked[0]
 

@@ -7,7 +7,9 @@ instance (or any object with the same attributes) for another naming. A requirem
 the scheme lacks (``ret(i)`` or a total is ``None``) is reported *not checked*, naming the
 missing key; one whose keys it has in part (KMW-LOG-3 with a total but no rate) is checked on
 the keys it has and then reported not checked for the rest
-(``conformance.engine.model.unkeyed_reason``).
+(``conformance.engine.model.unkeyed_reason``). A custom scheme is checked when it is resolved
+(:func:`_check_scheme`, on every attempt index the suite uses); the pytest front also checks
+it on the reference wrapper (``conformance.front.schemes``).
 """
 
 from __future__ import annotations
@@ -119,16 +121,37 @@ _REQUIRED = (
 )
 
 
-#: Attempt indices a custom scheme is probed with at configure time.
-_PROBE = (0, 1, 2)
+#: Attempt indices a custom scheme is checked on when it is resolved: every attempt of the
+#: suite's trials (k up to 13: ``conformance.engine.strategies.LARGE_K``, the ``large-k`` and
+#: ``many-attempts`` schedule classes) and one more.
+PROBE_ATTEMPTS = range(14)
+
+#: The ``info`` keys of Meta-World's envs (the scripted benchmark's are the same) and of gym's
+#: time limit: a wrapper passes them through, so they are never a scheme's logging keys.
+ENV_INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward",
+                 "obj_to_target", "unscaled_reward", "TimeLimit.truncated")
+#: Plain strings a scheme's ``is_logging_key`` must be False for (unless one is its own key).
+PLAIN_KEYS = ("", " ", "0", "x", "reward", "info")
+
+#: Schemes :func:`resolve_key_scheme` returned for a dotted path: ``id -> (scheme, path)``.
+_RESOLVED: dict[int, tuple[Any, str]] = {}
 
 
-class _Total:
-    """A custom (duck-typed) scheme whose ``is_logging_key`` is made total: a non-str key is
-    not a logging key, without asking the scheme (whose matching may assume a str)."""
+class _Custom:
+    """A custom (duck-typed) scheme as the suite uses it, once :func:`_check_scheme` passed:
+    its attributes (``name``, ``prefix``, ``total_successes``, ``success_rate``) as they were
+    read then, its methods called through, and ``is_logging_key`` total: a non-str key is not a
+    logging key, without asking the scheme (whose matching may assume a str)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, got: dict[str, Any]) -> None:
         self._inner = inner
+        self.name: str = got["name"]
+        self.prefix: str = got["prefix"]
+        self.total_successes: str | None = got["total_successes"]
+        self.success_rate: str | None = got["success_rate"]
+        self.success = got["success"]
+        self.ret = got["ret"]
+        self._is_logging_key = got["is_logging_key"]
 
     def __getattr__(self, name: str) -> Any:
         if name == "_inner":  # not set yet (copy, pickle): no recursion
@@ -136,14 +159,25 @@ class _Total:
         return getattr(self._inner, name)
 
     def is_logging_key(self, key: object) -> bool:
-        return isinstance(key, str) and bool(self._inner.is_logging_key(key))
+        return isinstance(key, str) and bool(self._is_logging_key(key))
 
     def __repr__(self) -> str:
-        return repr(self._inner)
+        return f"<key scheme {self.name!r}>"
 
 
-def _check_scheme(obj: Any, spec: str) -> None:
-    """Raise ``KeySchemeError`` (one line) unless ``obj`` behaves as a key scheme."""
+def _check_scheme(obj: Any, spec: str) -> dict[str, Any]:
+    """Raise ``KeySchemeError`` (one line) unless ``obj`` behaves as a key scheme on every
+    attempt index of :data:`PROBE_ATTEMPTS`; its attributes, read once, otherwise.
+
+    The rules: the attributes of :class:`KeyScheme` exist (``name`` and ``prefix`` str,
+    ``total_successes`` and ``success_rate`` a str or None, the rest methods); ``success(i)``
+    returns a str and ``ret(i)`` a str for every ``i`` or None for every ``i``, the same when
+    asked again; all these keys are distinct and none is an env's info key
+    (:data:`ENV_INFO_KEYS`); ``is_logging_key`` returns a bool, True for each of them and False
+    for :data:`ENV_INFO_KEYS` and :data:`PLAIN_KEYS`. A method or property that raises is an
+    error too. Exceptions that are not ``Exception`` nor ``SystemExit`` (``KeyboardInterrupt``,
+    a time limit's) propagate.
+    """
     where = f"--kmw-keys={spec}"
     got: dict[str, Any] = {}
     missing = []
@@ -152,9 +186,7 @@ def _check_scheme(obj: Any, spec: str) -> None:
             got[a] = getattr(obj, a)
         except AttributeError:
             missing.append(a)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as e:  # noqa: BLE001 - a raising property is the scheme's error
+        except (Exception, SystemExit) as e:  # a raising property is the scheme's error
             raise KeySchemeError(f"{where}: getting its attribute {a!r} raised {e!r}") from None
     if missing:
         raise KeySchemeError(
@@ -173,54 +205,92 @@ def _check_scheme(obj: Any, spec: str) -> None:
             raise KeySchemeError(
                 f"{where}: {a} must be a key (str) or None, e.g. a property, not {kind}"
             )
-    try:
-        keys: list[str] = []
-        for i in _PROBE:
-            key = got["success"](i)
-            if not isinstance(key, str):
-                raise KeySchemeError(
-                    f"{where}: success({i}) must return a str, got {type(key).__name__}"
-                )
-            keys.append(key)
-            ret = got["ret"](i)
-            if ret is not None and not isinstance(ret, str):
-                raise KeySchemeError(
-                    f"{where}: ret({i}) must return a str or None, got {type(ret).__name__}"
-                )
-            if ret is not None:
-                keys.append(ret)
-        keys += [got[a] for a in ("total_successes", "success_rate") if got[a] is not None]
-        for key in keys:
-            answer = got["is_logging_key"](key)
-            if not isinstance(answer, bool):
-                raise KeySchemeError(
-                    f"{where}: is_logging_key(key) must return a bool, got "
-                    f"{type(answer).__name__}"
-                )
-            if not answer:
-                raise KeySchemeError(
-                    f"{where}: is_logging_key({key!r}) is False for the scheme's own key"
-                )
-    except KeySchemeError:
-        raise
-    except KeyboardInterrupt:
-        raise
-    except BaseException as e:  # noqa: BLE001
-        raise KeySchemeError(
-            f"{where}: calling its success/ret/is_logging_key raised {e!r}"
-        ) from None
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise KeySchemeError(
-            f"{where}: key {repeated[0]!r} is used twice (every attempt's success and return, "
-            "and each total, need their own key)"
-        )
+
+    def call(label: str, method: str, *args: Any) -> Any:
+        try:
+            return got[method](*args)
+        except (Exception, SystemExit) as e:
+            raise KeySchemeError(f"{where}: {label} raised {e!r}") from None
+
+    def key_of(method: str, i: int) -> Any:
+        """``method(i)``, asked twice: the model and the candidate each ask for a key."""
+        label = f"{method}({i})"
+        first, again = call(label, method, i), call(label, method, i)
+        if first != again:
+            raise KeySchemeError(f"{where}: {label} returned {first!r}, then {again!r}: a "
+                                 "scheme's keys must not change from call to call")
+        return first
+
+    keys: dict[str, str] = {}  # key -> which call gave it
+
+    def own(key: str, label: str) -> None:
+        if key in keys:
+            raise KeySchemeError(
+                f"{where}: key {key!r} is used twice, by {keys[key]} and {label} (every "
+                f"attempt's success and return, and each total, need their own key; attempts "
+                f"{PROBE_ATTEMPTS[0]} to {PROBE_ATTEMPTS[-1]} are checked)")
+        if key in ENV_INFO_KEYS:
+            raise KeySchemeError(f"{where}: {label} is {key!r}, an info key of the env (a "
+                                 "wrapper passes the env's info through)")
+        keys[key] = label
+
+    no_return = []
+    for i in PROBE_ATTEMPTS:
+        key = key_of("success", i)
+        if not isinstance(key, str):
+            raise KeySchemeError(
+                f"{where}: success({i}) must return a str, got {type(key).__name__}"
+            )
+        own(key, f"success({i})")
+        ret = key_of("ret", i)
+        if ret is not None and not isinstance(ret, str):
+            raise KeySchemeError(
+                f"{where}: ret({i}) must return a str or None, got {type(ret).__name__}"
+            )
+        if ret is None:
+            no_return.append(i)
+        else:
+            own(ret, f"ret({i})")
+    if 0 < len(no_return) < len(PROBE_ATTEMPTS):
+        some = next(i for i in PROBE_ATTEMPTS if i not in no_return)
+        raise KeySchemeError(f"{where}: ret(i) must be a key for every attempt or None for "
+                             f"every attempt: ret({no_return[0]}) is None, ret({some}) is not")
+    for a in ("total_successes", "success_rate"):
+        if got[a] is not None:
+            own(got[a], a)
+    for key in [*keys, *(k for k in ENV_INFO_KEYS + PLAIN_KEYS if k not in keys)]:
+        answer = call(f"is_logging_key({key!r})", "is_logging_key", key)
+        if not isinstance(answer, bool):
+            raise KeySchemeError(
+                f"{where}: is_logging_key(key) must return a bool, got {type(answer).__name__}"
+            )
+        if key in keys and not answer:
+            raise KeySchemeError(
+                f"{where}: is_logging_key({key!r}) is False for the scheme's own key"
+            )
+        if key not in keys and answer:
+            what = "an info key of the env" if key in ENV_INFO_KEYS else "a plain string"
+            raise KeySchemeError(
+                f"{where}: is_logging_key({key!r}) is True, but {key!r} is not one of its keys "
+                f"({what}); the suite would take it for a logging key")
+    return got
+
+
+def scheme_source(scheme: Any) -> str | None:
+    """The ``--kmw-keys`` value that names ``scheme``: a built-in scheme's name, or the dotted
+    path :func:`resolve_key_scheme` resolved it from; ``None`` for a scheme of unknown origin."""
+    if scheme is KMW_KEYS or scheme is AMAGO_KEYS:
+        return scheme.name
+    known = _RESOLVED.get(id(scheme))
+    return known[1] if known is not None and known[0] is scheme else None
 
 
 def resolve_key_scheme(spec: str, search_dir: Path | None = None) -> KeyScheme:
     """The key scheme named by ``--kmw-keys``: ``"kmw"``, ``"amago"`` or a DOTTED.PATH.
 
-    Raises ``KeySchemeError`` naming the problem and the accepted values.
+    A dotted path's object is checked (:func:`_check_scheme`); a duck-typed one is returned
+    wrapped (its attributes as checked, ``is_logging_key`` total). Raises ``KeySchemeError``
+    naming the problem and the accepted values.
     """
     if spec == "kmw":
         return KMW_KEYS
@@ -235,7 +305,7 @@ def resolve_key_scheme(spec: str, search_dir: Path | None = None) -> KeyScheme:
         obj = resolve_dotted(spec, search_dir)
     except LoadError as e:
         raise KeySchemeError(f"{e} — {expected}") from None
-    _check_scheme(obj, spec)
-    if isinstance(obj, KeyScheme):
-        return obj
-    return _Total(obj)  # type: ignore[return-value]
+    got = _check_scheme(obj, spec)
+    scheme = obj if isinstance(obj, KeyScheme) else _Custom(obj, got)
+    _RESOLVED[id(scheme)] = (scheme, spec.strip())
+    return scheme  # type: ignore[return-value]

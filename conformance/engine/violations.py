@@ -18,9 +18,10 @@ class ContractViolation(AssertionError):
     locates it in the trial (e.g. ``"trial 0, step 7 (attempt 1, step 3 of it)"``); ``trace`` is
     a short readable log of the trial up to the failure; ``reproduction`` Python that raises
     the violation again outside pytest (:mod:`conformance.engine.replay`), shown last under
-    :data:`REPRODUCE_HEADING`, its lines indented by four spaces. ``follows`` names the
-    requirement whose violation at the same call this one is a consequence of (its root), if
-    any.
+    :data:`REPRODUCE_HEADING`, its lines indented by four spaces; ``reproduction_data`` the
+    same as plain JSON data (:meth:`conformance.engine.replay.Reproduction.to_json`), or None.
+    ``follows`` names the requirement whose violation at the same call this one is a
+    consequence of (its root), if any.
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class ContractViolation(AssertionError):
         trace: str = "",
         reproduction: str = "",
         follows: str | None = None,
+        reproduction_data: dict[str, Any] | None = None,
     ) -> None:
         self.req_id = req_id
         self.follows = follows
@@ -43,6 +45,7 @@ class ContractViolation(AssertionError):
         self.where = where
         self.trace = trace
         self.reproduction = reproduction
+        self.reproduction_data = reproduction_data
         super().__init__(self._format())
 
     def _format(self) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.keys import BUILTIN_SCHEMES, KeySchemeError, resolve_key_scheme
+from conformance.engine.keys import BUILTIN_SCHEMES, KeySchemeError
 from conformance.engine.loader import LoadError, load_candidate
 from conformance.engine.spec import Requirement, SpecError, contract_version, load_spec
 from conformance.engine.violations import NotChecked
@@ -290,8 +290,11 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
             candidate = load_candidate(impl, search_dir=here)
     except LoadError as e:  # os._exit() at import too: the guard raises OsExitCalled
         raise _usage(str(e)) from None
+    from conformance.front.schemes import checked_key_scheme  # numpy, gymnasium: only now
+
     try:
-        keys = resolve_key_scheme(config.getoption("kmw_keys"), search_dir=here)
+        keys = checked_key_scheme(config.getoption("kmw_keys"), here,
+                                  float(config.getoption("kmw_timeout")))
     except KeySchemeError as e:
         raise _usage(f"{e} (built-in schemes: {', '.join(BUILTIN_SCHEMES)})") from None
     xfails: dict[str, str] = {}

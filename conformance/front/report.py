@@ -134,6 +134,7 @@ class Aggregator:
                 "failing_example": None,
                 "reason": self.declared.get(rid) or self._not_run_reason(rid),
                 "schedule_classes": [],
+                "reproductions": [],
             }
         outcome, winners = self._merged(rid)
         reasons = list(dict.fromkeys(f"{v.reason}" for _, v in winners if v.reason))
@@ -157,6 +158,8 @@ class Aggregator:
             "failing_example": trim("\n\n".join(examples), MAX_MERGED) if examples else None,
             "reason": trim("; ".join(reasons), MAX_MERGED) if reasons else None,
             "schedule_classes": list(dict.fromkeys(c for _, v in got for c in v.schedule_classes)),
+            "reproductions": [{"test": t, "reproduction": v.reproduction}
+                              for t, v in winners if v.reproduction],
         }
 
     def seen_only_elsewhere(self) -> list[tuple[str, str, Verdict]]:

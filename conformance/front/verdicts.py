@@ -71,6 +71,8 @@ class Verdict:
     schedule_classes: tuple[str, ...] = ()
     #: Seen while the test checked another requirement (``observed_verdicts``).
     observed: bool = False
+    #: The failing example's reproduction as data (``ContractViolation.reproduction_data``).
+    reproduction: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +86,7 @@ class Verdict:
             failing_example=data.get("failing_example"),
             schedule_classes=tuple(data.get("schedule_classes") or ()),
             observed=bool(data.get("observed", False)),
+            reproduction=data.get("reproduction"),
         )
 
 
@@ -252,19 +255,22 @@ def decide_failure(
         if isinstance(leaf, ContractViolation):
             rid = leaf.req_id
             text = describe(leaf)
+            repro = getattr(leaf, "reproduction_data", None)
             if rid in xfails:
-                expected.setdefault(rid, Verdict(rid, EXPECTED_FAILURE, xfails[rid], text))
+                expected.setdefault(rid, Verdict(rid, EXPECTED_FAILURE, xfails[rid], text,
+                                                 reproduction=repro))
             elif rid in spec and spec[rid].is_should and not strict:
-                findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text))
+                findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text,
+                                                 reproduction=repro))
             elif rid in reqs:
                 follows = (f" (follows from the {leaf.follows} violation at the same call)"
                            if getattr(leaf, "follows", None) else "")
                 hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}{follows}",
-                                             text))
+                                             text, reproduction=repro))
             else:
                 why = f"the test raised a violation of {rid}, which it is not marked with"
                 for r in reqs:
-                    hard.setdefault(r, Verdict(r, FAIL, why, text))
+                    hard.setdefault(r, Verdict(r, FAIL, why, text, reproduction=repro))
         elif listed_marks:
             for r in listed_marks:
                 expected.setdefault(r, Verdict(r, EXPECTED_FAILURE, xfails[r], trim(failure_text)))
@@ -312,11 +318,13 @@ def observed_verdicts(
         if v.follows:
             seen += f"; follows from the {v.follows} violation at the same call"
         if rid in xfails:
-            out.append(Verdict(rid, EXPECTED_FAILURE, xfails[rid], text, observed=True))
+            outcome, reason = EXPECTED_FAILURE, xfails[rid]
         elif rid in spec and spec[rid].is_should and not strict:
-            out.append(Verdict(rid, SHOULD_FINDING, f"{v.summary} ({seen})", text, observed=True))
+            outcome, reason = SHOULD_FINDING, f"{v.summary} ({seen})"
         else:
-            out.append(Verdict(rid, FAIL, f"violated ({seen}): {v.summary}", text, observed=True))
+            outcome, reason = FAIL, f"violated ({seen}): {v.summary}"
+        out.append(Verdict(rid, outcome, reason, text, observed=True,
+                           reproduction=getattr(v, "reproduction_data", None)))
     return out
 
 
