@@ -1,7 +1,7 @@
 """``python -m conformance.replay REPORT.json KMW-ID [--run]``: replay a report's failing example.
 
 A JSON report (``--kmw-report``) stores, per failing example, its reproduction as data (the
-``reproductions`` list of a requirement's entry: :class:`conformance.engine.replay.Reproduction`).
+``reproductions`` list of a requirement's entry: :class:`conformance.engine.reproduction.Reproduction`).
 This command validates that data strictly and prints the reproduction made from it, the
 candidate it would import first; with ``--run`` it replays it by calling
 :func:`conformance.engine.replay.replay`. A report may come from someone else (a pull
@@ -24,7 +24,7 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from conformance.engine.replay import Reproduction
+from conformance.engine.reproduction import Reproduction
 from conformance.engine.violations import REPRODUCE_HEADING
 
 #: Largest report this command reads.

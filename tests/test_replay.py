@@ -22,15 +22,14 @@ import pytest
 from conformance.engine.harness import Session
 from conformance.engine.keys import KMW_KEYS
 from conformance.engine.plan import TrialPlan
-from conformance.engine.replay import (
+from conformance.engine.replay import replay, replay_calls
+from conformance.engine.reproduction import (
     MAX_CALLS,
     Reproduction,
     _fold,
     check_calls,
     encode,
     parse,
-    replay,
-    replay_calls,
     spec_source,
 )
 from conformance.engine.scripted import (

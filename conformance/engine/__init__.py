@@ -12,7 +12,8 @@
 - :mod:`~conformance.engine.properties` holds one check per requirement, raising
   :class:`~conformance.engine.violations.ContractViolation` (or
   :class:`~conformance.engine.violations.NotChecked`);
-- :mod:`~conformance.engine.replay` turns a recorded example into Python that reproduces it;
+- :mod:`~conformance.engine.reproduction` turns a recorded example into Python (and data) that
+  reproduces it, and :mod:`~conformance.engine.replay` runs it again;
 - :mod:`~conformance.engine.keys` and :mod:`~conformance.engine.loader` resolve logging-key
   schemes and dotted paths.
 

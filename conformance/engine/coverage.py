@@ -112,6 +112,8 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
                   k=1, max_len=3),
     ScheduleClass("k-1-env-end", "k=1, the env truncates before L", _end(2, "truncated"),
                   k=1, max_len=4, split="test"),
+    ScheduleClass("k-1-env-end-step-1", "k=1, the env terminates on the trial's first step",
+                  _end(1, "terminated"), k=1, max_len=3),
     ScheduleClass("L-1", "one-step attempts (L=1)", (AttemptScript(frozenset({1})),),
                   k=3, max_len=1),
     ScheduleClass("k-1-L-1", "one attempt of one step", _NONE, k=1, max_len=1, split="test"),
@@ -174,7 +176,7 @@ _SCALES = ["reward-scale-2", "reward-scale-negative", "reward-scale-0", "reward-
 
 _ENDS = ["env-terminated-mid", "env-truncated-mid", "env-terminated-step-1",
          "env-truncated-step-1", "env-terminated-at-L", "env-truncated-at-L",
-         "env-limit-equals-L", "env-ends-alternate", "k-1-env-end"]
+         "env-limit-equals-L", "env-ends-alternate", "k-1-env-end", "k-1-env-end-step-1"]
 _SUCCESS = ["success-first-and-last-step", "success-last-step-only", "success-on-env-end",
             "success-alternate"]
 _SHAPES = ["L-only", "k-1", "L-1", "k-1-L-1", "large-k"]
@@ -232,6 +234,44 @@ CLASSES_FOR: dict[str, list[str]] = {
 
 #: Requirements whose classes run on both splits (the split is what they are about).
 BOTH_SPLITS = {"KMW-TSK-1", "KMW-IFC-5"}
+
+
+@dataclass(frozen=True)
+class MetaworldClass:
+    """A situation run as an explicit case on ``--kmw-backend=metaworld`` (real Meta-World,
+    whose schedule is its own: only the trial's shape and pairing are chosen)."""
+
+    name: str
+    what: str
+    benchmark: str
+    split: str
+    k: int
+    max_len: int
+    paired: bool = False
+
+    def plan(self) -> TrialPlan:
+        return TrialPlan(self.split, self.k, self.max_len, [3], list(ACTIONS))
+
+
+#: The real-Meta-World classes, by name.
+METAWORLD_CLASSES: dict[str, MetaworldClass] = {c.name: c for c in (
+    MetaworldClass("metaworld-protocol", "ML1 reach-v3, k=2, L=500: Meta-World's own step limit "
+                   "is L, as in the papers' protocol (the env truncates every attempt at L)",
+                   "reach-v3", "test", k=2, max_len=500),
+    MetaworldClass("metaworld-two-instances", "two candidates on ML1 reach-v3 stepped in turn: "
+                   "Meta-World's env classes are shared by every benchmark object",
+                   "reach-v3", "train", k=2, max_len=3, paired=True),
+)}
+
+#: For requirements checked by running trials, the Meta-World classes run before the random
+#: examples on the metaworld backend: the protocol's L=500 where attempt ends, flags and logs
+#: are decided, and two instances wherever the scripted ``two-instances`` class is listed.
+METAWORLD_CLASSES_FOR: dict[str, list[str]] = {
+    rid: (["metaworld-protocol"] if rid in {"KMW-ATT-1", "KMW-ATT-2", "KMW-EPL-1", "KMW-SR-1",
+                                            "KMW-SR-3", "KMW-LOG-1"} else [])
+    + (["metaworld-two-instances"] if "two-instances" in names else [])
+    for rid, names in CLASSES_FOR.items()
+}
 
 
 def cases_for(req_id: str, api: str) -> list[tuple[str, BenchmarkSpec, TrialPlan]]:

@@ -35,6 +35,7 @@ import numpy as np
 from conformance.engine.keys import PREFIX
 from conformance.engine.model import ContractContext, Finding, TrialModel
 from conformance.engine.plan import TrialPlan
+from conformance.engine.reproduction import Reproduction, action_record
 from conformance.engine.scripted import decode_task, task_label
 from conformance.engine.spy import Event, SpyBenchmark
 from conformance.engine.violations import (
@@ -120,7 +121,7 @@ def build_candidate(factory: Callable[..., Any], benchmark: Any, plan: TrialPlan
 
 class Recording:
     """The calls made on one example's sessions, in order, kept for a reproduction outside
-    pytest (:mod:`conformance.engine.replay` formats it, only when a violation is raised).
+    pytest (:mod:`conformance.engine.reproduction` formats it, only when a violation is raised).
 
     ``ops`` holds ``(session index or None, op, argument)`` tuples, cheap to append: ``"+"`` a
     session is built (its argument ``"rotated"`` or ``None``, see :meth:`new_session`), ``"r"``
@@ -168,9 +169,8 @@ class Recording:
         return self.n_sessions - 1
 
     def _reproduction(self, target: str | None) -> Any:
-        """The :class:`~conformance.engine.replay.Reproduction` of the calls so far (made once
+        """The :class:`~conformance.engine.reproduction.Reproduction` of the calls so far (made once
         per state: a violation asks for its text and its data)."""
-        from conformance.engine.replay import Reproduction
 
         state = (len(self.ops), target)
         if self._made is None or self._made[0] != state:
@@ -188,7 +188,7 @@ class Recording:
 
     def reproduction_data(self, target: str | None) -> dict[str, Any] | None:
         """:meth:`reproduction` as plain JSON data
-        (:meth:`~conformance.engine.replay.Reproduction.to_json`), checked as ``python -m
+        (:meth:`~conformance.engine.reproduction.Reproduction.to_json`), checked as ``python -m
         conformance.replay`` checks it; None if replaying, or if it cannot be made or would not
         pass that check (the text then says why, or is the only reproduction)."""
         if self.replaying:
@@ -200,11 +200,6 @@ class Recording:
             return data
         except Exception:  # noqa: BLE001 - never hide the violation itself
             return None
-
-
-def _action_record(action: Any) -> Any:
-    arr = np.asarray(action)
-    return (arr.dtype.str, arr.shape, arr.tobytes())
 
 
 class CheckTally:
@@ -501,7 +496,7 @@ class Session:
 
     def step(self, action: np.ndarray) -> Any:
         """``candidate.step(action)``, checked."""
-        self.recording.add(self.sid, "s", _action_record(action))
+        self.recording.add(self.sid, "s", action_record(action))
         __tracebackhide__ = hide_frame
         m = self.model
         attempt, t = m.attempt, m.t + 1
@@ -529,7 +524,7 @@ class Session:
     def step_unchecked(self, action: np.ndarray) -> None:
         """``candidate.step(action)`` after the trial's end, its error (if any) and env calls
         ignored (KMW-ATT-5 has its own property)."""
-        self.recording.add(self.sid, "x", _action_record(action))
+        self.recording.add(self.sid, "x", action_record(action))
         try:
             self.candidate.step(action)
         except BaseException as exc:  # allowed here
@@ -786,7 +781,7 @@ class MidTrialPair:
 
     def step(self, action: np.ndarray) -> None:
         """``step(action)`` on both."""
-        self.recording.add(None, "S", _action_record(action))
+        self.recording.add(None, "S", action_record(action))
         __tracebackhide__ = hide_frame
         n = self.fresh.model.trial_steps + 1
         self._both(lambda s: s.step(action), f"step {n} of the new trial")

@@ -31,6 +31,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.engine import coverage
+from conformance.engine.checks import (
+    METAWORLD_OBS_DIM,
+    check_draws,
+    same_outputs,
+    single_task_view,
+    step_after_end,
+)
 from conformance.engine.harness import (
     Blocked,
     CannotBuild,
@@ -39,7 +46,6 @@ from conformance.engine.harness import (
     Recording,
     Rejected,
     Session,
-    _action_record,
     build_candidate,
 )
 from conformance.engine.plan import TrialPlan
@@ -50,10 +56,8 @@ from conformance.engine.scripted import (
     ClassSpec,
     ScriptedBenchmark,
     TaskSpec,
-    decode_task,
-    rotated_copy,
+    second_copy,
     simple_spec,
-    task_label,
 )
 from conformance.engine.spy import SpyBenchmark
 from conformance.engine.strategies import benchmark_specs, draw, draw_plan
@@ -71,7 +75,6 @@ METAWORLD_MAX_EXAMPLES = 4
 #: Runs of the attempt-interleavings state machine on the real Meta-World backend (each run is
 #: up to 10 calls, so fewer than :data:`METAWORLD_MAX_EXAMPLES`).
 METAWORLD_MACHINE_RUNS = 3
-METAWORLD_OBS_DIM = 39
 
 
 def random_examples(backend: str, max_examples: int) -> int:
@@ -80,8 +83,6 @@ def random_examples(backend: str, max_examples: int) -> int:
     return min(max_examples, METAWORLD_MAX_EXAMPLES) if backend == "metaworld" else max_examples
 
 
-#: KMW-TSK-2: the largest probability that a correctly drawing wrapper fails the property.
-TSK2_FAILURE_BOUND = 1e-9
 
 
 _REAL_BENCHMARKS: dict[str, Any] = {}
@@ -95,7 +96,7 @@ def metaworld_benchmark(config: Any, name: str) -> Any:
         if make is None:
             raise ValueError("the metaworld backend needs config.real_benchmark, a function "
                              "from a benchmark name to a Meta-World benchmark")
-        from conformance.engine.replay import remember
+        from conformance.engine.reproduction import remember
 
         _REAL_BENCHMARKS[name] = remember(make(name), name)
     return _REAL_BENCHMARKS[name]
@@ -127,27 +128,13 @@ def draw_benchmark(data: st.DataObject, config: Any, *, benchmarks=METAWORLD_BEN
     return bench, sorted(set(bench.train_classes) | set(bench.test_classes)), OBS_DIM
 
 
-def single_task_view(benchmark: Any) -> Any:
-    """``benchmark`` cut down to one class and one task per split (same class objects)."""
-    from collections import OrderedDict
-    from types import SimpleNamespace
-
-    def first(classes: Any, tasks: list[Any]) -> tuple[OrderedDict, list[Any]]:
-        name, cls = next(iter(classes.items()))
-        return OrderedDict([(name, cls)]), [next(t for t in tasks if t.env_name == name)]
-
-    train_classes, train_tasks = first(benchmark.train_classes, benchmark.train_tasks)
-    test_classes, test_tasks = first(benchmark.test_classes, benchmark.test_tasks)
-    return SimpleNamespace(train_classes=train_classes, test_classes=test_classes,
-                           train_tasks=train_tasks, test_tasks=test_tasks)
-
 
 def draw_single_task_benchmarks(data: st.DataObject, config: Any
                                 ) -> tuple[Callable[[], Any], list[str], int]:
     """A maker of equal benchmarks whose splits each hold one task with one script, so that
     every candidate built on one runs the same task on the same data: ``(make, names, D)``."""
     if config.backend == "metaworld":
-        from conformance.engine.replay import remember
+        from conformance.engine.reproduction import remember
 
         bench = remember(single_task_view(metaworld_benchmark(config, "reach-v3")), "reach-v3", True)
         return (lambda: bench), sorted(bench.train_classes), METAWORLD_OBS_DIM
@@ -273,7 +260,7 @@ def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
 
 
 def _class_doc(name: str) -> str:
-    c = coverage.CLASSES.get(name)
+    c = coverage.CLASSES.get(name) or coverage.METAWORLD_CLASSES.get(name)
     return c.what if c is not None else name
 
 
@@ -286,9 +273,10 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
     is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``
     (a scripted ``bench``): a second candidate runs the same trials, its seeds one higher, on a
-    copy of the benchmark whose tasks run their scripts rotated by one (:func:`rotated_copy`:
-    its attempts succeed and end where the first candidate's do not) and whose env classes are
-    the first's, as Meta-World's benchmark copies share theirs, a call of one candidate then a
+    copy of the benchmark whose env classes are the first's, as Meta-World's benchmark copies
+    share theirs (:func:`second_copy`: a scripted benchmark's tasks run their scripts rotated by
+    one, so its attempts succeed and end where the first candidate's do not), a call of one
+    candidate then a
     call of the other (see :func:`_run_in_turn`), each checked against its own model, and
     neither allowed to touch the env of the other's running trial."""
     __tracebackhide__ = hide_frame
@@ -300,7 +288,7 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
             other = TrialPlan(plan.split, plan.k, plan.max_len,
                               [None if s is None else s + 1 for s in plan.seeds], plan.actions,
                               dict(plan.reward_scales))
-            sessions.append(Session(config.candidate, rotated_copy(bench), other, config.keys,
+            sessions.append(Session(config.candidate, second_copy(bench), other, config.keys,
                                     target, obs_dim, impl=config.impl,
                                     recording=sessions[0].recording, built_on="rotated",
                                     shares=sessions[0]))
@@ -312,12 +300,7 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
         tally.block(blocked)
         return False
     try:
-        if paired:
-            _run_in_turn(sessions)
-        else:
-            offset = 0
-            for seed in plan.seeds:
-                offset += sessions[0].run_trial(seed, action_offset=offset)
+        _run_in_turn(sessions)
         for session in sessions:
             session.end()
         if after is not None:
@@ -333,7 +316,8 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
 
 def _run_in_turn(sessions: list[Session]) -> None:
     """Every session's trials (its plan's seeds), one call of each session in turn, as a
-    vector of envs steps its envs; a session whose trial is over waits for the others."""
+    vector of envs steps its envs; a session whose trial is over waits for the others (one
+    session: its trials one after the other)."""
     __tracebackhide__ = hide_frame
     offsets = [0] * len(sessions)
     for trial in range(len(sessions[0].plan.seeds)):
@@ -363,6 +347,16 @@ def _class_cases(config: Any, target: str, after: Callable[[Session], None] | No
             for name, spec, plan in coverage.cases_for(target, config.env_api)]
 
 
+def _metaworld_class_cases(config: Any, target: str) -> list[tuple[str, Case]]:
+    """The real-Meta-World classes of ``target`` as explicit cases of :func:`_drive`."""
+    def case(c: coverage.MetaworldClass) -> Case:
+        return lambda tally: _drive(config, target, tally, metaworld_benchmark(config, c.benchmark),
+                                    c.plan(), METAWORLD_OBS_DIM, paired=c.paired)
+
+    return [(name, case(coverage.METAWORLD_CLASSES[name]))
+            for name in coverage.METAWORLD_CLASSES_FOR.get(target, [])]
+
+
 def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
                  plan_kwargs: dict | None = None) -> None:
     """The model-based property: run drawn trials and compare every call with the model."""
@@ -380,7 +374,8 @@ def check_trials(config: Any, target: str, *, spec_kwargs: dict | None = None,
         plan = draw_plan(data, names, **kw)
         _drive(config, target, tally, bench, plan, dim)
 
-    _run(config, target, example, _class_cases(config, target))
+    _run(config, target, example, _class_cases(config, target),
+         _metaworld_class_cases(config, target))
 
 
 def check_long_attempts(config: Any, target: str) -> None:
@@ -483,97 +478,6 @@ def check_builds(config: Any, target: str) -> None:
     _run(config, target, example, cases, on_metaworld)
 
 
-def resets_needed(tasks_per_class: list[int], bound: float = TSK2_FAILURE_BOUND) -> int:
-    """The number of resets after which a wrapper drawing uniformly fails KMW-TSK-2 with
-    probability below ``bound``.
-
-    A wrapper may draw a class uniformly then one of its tasks (probability ``1/C`` per class),
-    or a task uniformly among all ``N`` (probability ``n/N`` for a class of ``n`` tasks); the
-    bound holds for both. With ``p`` the probability of drawing a class of ``n`` tasks, the
-    property fails on that class when it is never drawn, ``(1 - p)**R``, or (for ``n > 1``)
-    when all its draws are one task, at most ``n * (1 - p + p/n)**R``. The sum over classes,
-    for the worse of the two ways of drawing, is below ``bound``.
-    """
-    n_classes, n_tasks = len(tasks_per_class), sum(tasks_per_class)
-
-    def failure(r: int) -> float:
-        worst = 0.0
-        for scheme in ("class", "task"):
-            total = 0.0
-            for n in tasks_per_class:
-                p = 1 / n_classes if scheme == "class" else n / n_tasks
-                total += (1 - p) ** r
-                if n > 1:
-                    total += n * (1 - p + p / n) ** r
-            worst = max(worst, total)
-        return worst
-
-    r = 1
-    while failure(r) >= bound:
-        r = r * 2
-    lo, hi = r // 2, r
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if failure(mid) < bound else (mid, hi)
-    return hi
-
-
-def _task_key(task: Any) -> Any:
-    spec = decode_task(task)
-    if spec is not None:
-        return spec.uid
-    data = getattr(task, "data", None)
-    return data if isinstance(data, bytes) else id(task)
-
-
-def check_draws(session: Session, seed: int | None, tally: CheckTally | None = None) -> None:
-    """KMW-TSK-2 on ``session``: :func:`resets_needed` resets (the first with ``seed``), then
-    every class of the split must have run, and more than one task of every class with more
-    (``session.fail`` otherwise). Runs of tasks outside the split are KMW-TSK-1's finding: a
-    class that had any is not judged on its variety. A blocking finding raises
-    :class:`Blocked`."""
-    __tracebackhide__ = hide_frame
-    plan = session.plan
-    classes = session.spy.train_classes if plan.split == "train" else session.spy.test_classes
-    per_class: dict[str, int] = {name: 0 for name in classes}
-    for task in session.split_tasks:
-        if task.env_name in per_class:
-            per_class[task.env_name] += 1
-    n_resets = resets_needed(list(per_class.values()))
-    seen: dict[str, dict[Any, Any]] = {name: {} for name in classes}  # the split's tasks run
-    draws: dict[str, int] = dict.fromkeys(classes, 0)
-    foreign: dict[str, int] = dict.fromkeys(classes, 0)  # runs of tasks not in the split
-    in_split = {_task_key(t) for t in session.split_tasks}
-    session.recording.add(session.sid, "d", (seed, n_resets))
-    session.recording.mute += 1
-    try:
-        for i in range(n_resets):
-            session.reset(seed if i == 0 else None)
-            name, task = session.model.task_name, session.model.task
-            if name in seen:
-                draws[name] += 1
-                if _task_key(task) in in_split:
-                    seen[name].setdefault(_task_key(task), task)
-                else:
-                    foreign[name] += 1
-    finally:
-        session.recording.mute -= 1
-    if tally is not None:
-        tally.checked += 1
-    missing = sorted(n for n in classes if not draws[n])
-    if missing:
-        session.fail(f"classes of the {plan.split} split never drawn in {n_resets} resets",
-                     expected=sorted(classes), got=sorted(n for n in classes if draws[n]))
-    for name in classes:
-        # A class that ran tasks of the other split is KMW-TSK-1's finding, not this one's.
-        if per_class[name] > 1 and len(seen[name]) < 2 and not foreign[name]:
-            only = task_label(next(iter(seen[name].values())))
-            session.fail(f"class {name} ({per_class[name]} tasks) ran the same task in all "
-                         f"of its {draws[name]} draws out of {n_resets} resets",
-                         expected=f"more than one of its {per_class[name]} tasks (a uniform "
-                         f"draw fails this with probability < {TSK2_FAILURE_BOUND:g})",
-                         got=f"only {only}")
-
 
 def check_every_class_drawn(config: Any, target: str) -> None:
     """KMW-TSK-2: over many resets every class of the split runs, and every class with more
@@ -641,24 +545,6 @@ def _tsk2_specs(api: str) -> dict[str, BenchmarkSpec]:
     }
 
 
-def _comparable(result: Any) -> Any:
-    """A candidate's output as plain data for equality."""
-    if isinstance(result, np.ndarray):
-        return ("array", result.dtype.str, result.tobytes())
-    if isinstance(result, tuple):
-        return tuple(_comparable(x) for x in result)
-    if isinstance(result, dict):
-        return tuple(sorted((str(k), _comparable(v)) for k, v in result.items()))
-    if isinstance(result, (float, np.floating)):
-        return float(result)
-    if isinstance(result, (bool, np.bool_)):
-        return bool(result)
-    return result
-
-
-def _task_identity(task: Any) -> Any:
-    return (getattr(task, "env_name", None), _task_key(task) if task is not None else None)
-
 
 def check_seeded_reproducible(config: Any, target: str) -> None:
     """KMW-TSK-3: a candidate that ran other trials before ``reset(seed=s)`` does what a fresh
@@ -690,12 +576,12 @@ def check_seeded_reproducible(config: Any, target: str) -> None:
             used.trace.append(f"-- the history ends; both candidates now reset(seed={seed})")
             ra, rb = fresh.reset(seed), used.reset(seed)
             tally.checked += 1
-            _same(fresh, used, ra, rb, f"reset(seed={seed})")
+            same_outputs(fresh, used, ra, rb, f"reset(seed={seed})")
             n = 0
             while not fresh.model.trial_over and n <= plan.k * plan.max_len:
                 action = plan.action(n)
                 ra, rb = fresh.step(action), used.step(action)
-                _same(fresh, used, ra, rb, f"step {n + 1} after reset(seed={seed})")
+                same_outputs(fresh, used, ra, rb, f"step {n + 1} after reset(seed={seed})")
                 n += 1
         except Blocked as blocked:
             tally.block(blocked)
@@ -734,43 +620,6 @@ def check_seeded_reproducible(config: Any, target: str) -> None:
     ]
     _run(config, target, example, cases)
 
-
-def _same(a: Session, b: Session, ra: Any, rb: Any, when: str) -> None:
-    a.recording.add(None, "=", (a.sid, b.sid))
-    __tracebackhide__ = hide_frame
-    ta, tb = _task_identity(a.model.task), _task_identity(b.model.task)
-    if ta != tb:
-        b.fail(f"same seed, different task at {when}: a fresh candidate and one that ran "
-               f"other trials before", expected=f"task {task_label(a.model.task)} (fresh candidate)",
-               got=f"task {task_label(b.model.task)} (after other trials)")
-    if _comparable(ra) != _comparable(rb):
-        b.fail(f"same seed and actions, different output at {when}: a fresh candidate and one "
-               f"that ran other trials before", expected=f"{repr(ra)[:300]} (fresh candidate)",
-               got=f"{repr(rb)[:300]} (after other trials)")
-
-
-def step_after_end(session: Session, target: str, action: Any = None) -> None:
-    """KMW-ATT-5 on ``session`` once its trial is over: ``step(action)`` (the plan's first
-    action by default) must raise without stepping the underlying env."""
-    __tracebackhide__ = hide_frame
-    if not session.model.trial_over:
-        return
-    action = session.plan.action(0) if action is None else action
-    session.recording.add(session.sid, "e", _action_record(action))
-    session.model.checked.add(target)
-    try:
-        session.candidate.step(action)
-    except BaseException as exc:  # the contract asks for an error
-        if not raised_by_candidate(exc):
-            raise
-        stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
-        if stepped:
-            session.fail("step() after the trial ended stepped the underlying env before "
-                         "raising", expected="an error before any env step",
-                         got=f"{type(exc).__name__}: {exc} after an env step")
-        return
-    session.fail("step() after the trial ended was accepted silently",
-                 expected="an error telling the caller to reset()", got="a normal return")
 
 
 def check_step_after_end(config: Any, target: str) -> None:

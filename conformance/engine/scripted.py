@@ -408,6 +408,14 @@ def rotated_copy(benchmark: ScriptedBenchmark, by: int = 1) -> ScriptedBenchmark
     return ScriptedBenchmark(rotated(benchmark.spec, by), classes_of=benchmark)
 
 
+def second_copy(benchmark: Any) -> Any:
+    """The benchmark a second candidate runs on beside one on ``benchmark``: a copy sharing its
+    env classes, as Meta-World's benchmark objects do: for a scripted benchmark
+    :func:`rotated_copy` (its attempts succeed and end where the first's do not), for a
+    Meta-World benchmark the benchmark itself (its classes are module-level anyway)."""
+    return rotated_copy(benchmark) if isinstance(benchmark, ScriptedBenchmark) else benchmark
+
+
 def decode_task(task: Any) -> TaskSpec | None:
     """The :class:`TaskSpec` behind a scripted task, or ``None`` for any other task."""
     if isinstance(task, ScriptedTask):

@@ -19,7 +19,7 @@ class ContractViolation(AssertionError):
     a short readable log of the trial up to the failure; ``reproduction`` Python that raises
     the violation again outside pytest (:mod:`conformance.engine.replay`), shown last under
     :data:`REPRODUCE_HEADING`, its lines indented by four spaces; ``reproduction_data`` the
-    same as plain JSON data (:meth:`conformance.engine.replay.Reproduction.to_json`), or None.
+    same as plain JSON data (:meth:`conformance.engine.reproduction.Reproduction.to_json`), or None.
     ``follows`` names the requirement whose violation at the same call this one is a
     consequence of (its root), if any.
     """
