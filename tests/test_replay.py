@@ -144,11 +144,11 @@ def test_calls_fold_and_parse():
 
     ops = [(0, "+", None), (0, "r", 7)] + [(0, "s", rec(x)) for x in [a, b] * 200]
     ops += [(1, "+", None), (None, "p", (1, 0)), (None, "R", None), (None, "S", rec(a)),
-            (0, "=", (0, 1)), (0, "d", (5, 92))]
+            (0, "=", (0, 1)), (0, "d", (5, 92)), (2, "+", "rotated"), (3, "+", "rotated:4")]
     tokens, actions = encode(ops)
     assert actions == [a.tolist(), b.tolist()]
     folded = " ".join(_fold(tokens))
-    assert folded == "+ r7 (s0 s1)*200 + p1,0 R S0 @0 =0,1 d5,92"
+    assert folded == "+ r7 (s0 s1)*200 + p1,0 R S0 @0 =0,1 d5,92 +r +rL4"
     assert [op + arg for op, arg in parse(folded)] == tokens
 
 
@@ -213,6 +213,8 @@ def test_a_violation_carries_its_reproduction_as_data() -> None:
     ("s0*2*3", "unknown call 's0*2*3'"),
     ("s\u0661", "unknown call"),  # a non-ASCII digit
     ("q7", "unknown call 'q7'"),
+    ("+ +rL0", "unknown call '+rL0'"),  # a second candidate's own L is at least 1
+    ("+ +rl4", "unknown call '+rl4'"),
     ("(s0", "unbalanced '('"),
     ("s0)", "unbalanced ')'"),
     ("()*2", "an empty bracket"),

@@ -48,6 +48,8 @@ class ScheduleClass:
     #: Drive two candidates, each on its own copy of the benchmark, a call of one then a call
     #: of the other (as a vector of envs steps them); each is checked against its own model.
     paired: bool = False
+    #: The second candidate's ``max_episode_length`` when it differs from the first's.
+    second_max_len: int | None = None
 
     def spec(self, api: str) -> BenchmarkSpec:
         """The class's scripted benchmark for env API ``api``."""
@@ -150,6 +152,10 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
     ScheduleClass("many-attempts", "260 one-step attempts of one env (k=13, 20 trials): an env "
                   "reset hundreds of times in one candidate's life", (AttemptScript(frozenset({1})),
                   AttemptScript()), k=13, max_len=1, trials=20, classes=1, tasks_per_class=1),
+    ScheduleClass("two-instances-lifted", "two candidates stepped in turn, L=5 and L=4, on "
+                  "shared classes whose own limit (3) is below both: a limit set on the class by "
+                  "one must not shorten the other's attempts", _NONE, k=2, max_len=5, limit=3,
+                  classes=1, tasks_per_class=1, paired=True, second_max_len=4),
     ScheduleClass("two-instances", "two candidates stepped in turn, as a vector of envs steps "
                   "them, on two benchmark objects sharing their env classes (as Meta-World's "
                   "do): nothing of one may show in the other",
@@ -218,7 +224,7 @@ CLASSES_FOR: dict[str, list[str]] = {
     "KMW-EPL-1": ["L-only", "L-1", "large-k", "large-L", "env-limit-equals-L", "k-1",
                   "two-instances"],
     # an L above the env's limit (honoured or rejected), and one equal to it (never rejected)
-    "KMW-EPL-2": ["L-above-limit", "L-above-500", "env-limit-equals-L"],
+    "KMW-EPL-2": ["L-above-limit", "L-above-500", "env-limit-equals-L", "two-instances-lifted"],
     # the step after the end: after an L end, an env end, and a one-step trial
     "KMW-ATT-5": ["L-only", "env-terminated-mid", "k-1-L-1"],
     "KMW-TSK-1": ["many-classes-many-tasks", "ml1-shared-class", "two-instances"],

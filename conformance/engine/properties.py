@@ -266,13 +266,14 @@ def _class_doc(name: str) -> str:
 
 def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, obs_dim: int,
            after: Callable[[Session], None] | None = None, rejection_conforms: bool = False,
-           paired: bool = False) -> bool:
+           paired: bool = False, second_len: int | None = None) -> bool:
     """Run ``plan``'s trials on a candidate built on ``bench``, then its last check
     (:meth:`Session.end`: nothing it returned was changed later); whether the target was checked.
 
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
-    is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``
-    (a scripted ``bench``): a second candidate runs the same trials, its seeds one higher, on a
+    is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``:
+    a second candidate (with ``max_episode_length=second_len`` if given) runs the same trials,
+    its seeds one higher, on a
     copy of the benchmark whose env classes are the first's, as Meta-World's benchmark copies
     share theirs (:func:`second_copy`: a scripted benchmark's tasks run their scripts rotated by
     one, so its attempts succeed and end where the first candidate's do not), a call of one
@@ -285,12 +286,13 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
         sessions.append(Session(config.candidate, bench, plan, config.keys, target, obs_dim,
                                 impl=config.impl))
         if paired:
-            other = TrialPlan(plan.split, plan.k, plan.max_len,
+            other = TrialPlan(plan.split, plan.k, second_len or plan.max_len,
                               [None if s is None else s + 1 for s in plan.seeds], plan.actions,
                               dict(plan.reward_scales))
             sessions.append(Session(config.candidate, second_copy(bench), other, config.keys,
                                     target, obs_dim, impl=config.impl,
-                                    recording=sessions[0].recording, built_on="rotated",
+                                    recording=sessions[0].recording,
+                                    built_on="rotated" + (f":{second_len}" if second_len else ""),
                                     shares=sessions[0]))
     except Rejected:
         if rejection_conforms:
@@ -338,10 +340,11 @@ def _class_cases(config: Any, target: str, after: Callable[[Session], None] | No
                  rejection_conforms: bool = False) -> list[tuple[str, Case]]:
     """The schedule classes of ``target`` as explicit cases of :func:`_drive`."""
     def case(name: str, spec: BenchmarkSpec, plan: TrialPlan) -> Case:
+        c = coverage.CLASSES[name]
         return functools.partial(_drive, config, target, bench=ScriptedBenchmark(spec), plan=plan,
                                  obs_dim=OBS_DIM, after=after,
-                                 rejection_conforms=rejection_conforms,
-                                 paired=coverage.CLASSES[name].paired)
+                                 rejection_conforms=rejection_conforms, paired=c.paired,
+                                 second_len=c.second_max_len)
 
     return [(name, case(name, spec, plan))
             for name, spec, plan in coverage.cases_for(target, config.env_api)]

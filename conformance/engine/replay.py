@@ -9,6 +9,7 @@ imported.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,11 @@ from conformance.engine.violations import OBSERVED
 
 class ReplayMismatch(AssertionError):
     """The calls were made again but did not end in the expected violation."""
+
+
+def _with_length(plan: TrialPlan, arg: str) -> TrialPlan:
+    """``plan`` for a ``+`` call: with its own ``max_episode_length`` for ``+rL<n>``."""
+    return dataclasses.replace(plan, max_len=int(arg[2:])) if arg.startswith("rL") else plan
 
 
 def _seed_arg(text: str) -> int | None:
@@ -96,10 +102,11 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
     try:
         for op, arg in ops:
             if op == "+":
-                shares = sessions[0] if arg == "r" and sessions else None
+                shares = sessions[0] if arg.startswith("r") and sessions else None
                 bench = second_copy(shares.spy.original) if shares is not None else make(arg)
-                sessions.append(Session(candidate, bench, plan, key_scheme, session_target,
-                                        dim, impl=impl, recording=rec, shares=shares))
+                sessions.append(Session(candidate, bench, _with_length(plan, arg), key_scheme,
+                                        session_target, dim, impl=impl, recording=rec,
+                                        shares=shares))
                 cur = len(sessions) - 1
             elif op == "@":
                 cur = int(arg)
@@ -161,9 +168,10 @@ def replay_calls(impl: str, benchmark: Any, split: str, k: int,
         if stop is not None and n >= stop:
             break
         if op == "+":
-            bench = second_copy(benches[0]) if arg == "r" and benches else make(arg)
+            bench = second_copy(benches[0]) if arg.startswith("r") and benches else make(arg)
             benches.append(bench)
-            cands.append(candidate(bench, split, k, max_episode_length=max_episode_length))
+            length = _with_length(TrialPlan(split, k, max_episode_length, [], []), arg).max_len
+            cands.append(candidate(bench, split, k, max_episode_length=length))
             if reward_scales:
                 cands[-1].reward_scales = dict(reward_scales)
             cur = len(cands) - 1

@@ -21,6 +21,7 @@ and returns them, to continue by hand in a debugger.
                    classes, as Meta-World's copies do (``conformance.engine.scripted.second_copy``:
                    a scripted benchmark's tasks run their scripts rotated by one); two
                    candidates called in turn
+``+rL<n>``         the same, the candidate built with ``max_episode_length=n``
 ``@n``             make candidate ``n`` the current one
 ``r<seed>``, ``r`` ``reset(seed=<seed>)``, ``reset(seed=None)``
 ``s<i>``           ``step(actions[i])``, checked by the model
@@ -219,7 +220,9 @@ def encode(ops: list[tuple[Any, str, Any]]) -> tuple[list[str], list[list[float]
     current = None
     for sid, op, arg in ops:
         if op == "+":
-            tokens.append("+r" if arg == "rotated" else "+")
+            # "rotated" (the second of two candidates), or "rotated:L" (with its own L)
+            kind, _, length = str(arg).partition(":")
+            tokens.append(("+r" + (f"L{length}" if length else "")) if kind == "rotated" else "+")
             current = sid
             continue
         if sid is not None and sid != current:
@@ -544,8 +547,8 @@ def _benchmark_json(data: Any, where: str) -> BenchmarkSpec | tuple[str, bool]:
 # -- replaying --------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\(|\)(?:\*[0-9]{1,19})?|[^\s()]+")
-_CALL = re.compile(r"(\+r?|@[0-9]{1,19}|[rR][0-9]{0,19}|[sxeS][0-9]{1,19}|[p=][0-9]{1,19},[0-9]{1,19}"
-                   r"|d[0-9]{0,19},[0-9]{1,19}|z)(?:\*([0-9]{1,19}))?")
+_CALL = re.compile(r"(\+(?:rL[1-9][0-9]{0,8}|r)?|@[0-9]{1,19}|[rR][0-9]{0,19}|[sxeS][0-9]{1,19}"
+                   r"|[p=][0-9]{1,19},[0-9]{1,19}|d[0-9]{0,19},[0-9]{1,19}|z)(?:\*([0-9]{1,19}))?")
 
 
 def _times(text: str, where: str) -> int:
@@ -583,7 +586,7 @@ def parse(calls: str) -> list[tuple[str, str]]:
         else:
             m = _CALL.fullmatch(tok)
             if m is None:
-                raise ValueError(f"calls: unknown call {shown} (calls are +, +r, @N, r, rN, sN, "
+                raise ValueError(f"calls: unknown call {shown} (calls are +, +r, +rLN, @N, r, rN, sN, "
                                  "xN, eN, pN,N, R, RN, SN, =N,N, dN,N, z and (...)*N; N an "
                                  "integer >= 0)")
             call = m.group(1)

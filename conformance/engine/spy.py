@@ -86,9 +86,14 @@ def _state(env: Any) -> tuple[int | None, int | None]:
 
 
 def _spy_class(cls: type, env_name: str, log: EventLog) -> type:
+    # The class's own step limit as the benchmark defines it: a candidate may later set one on
+    # the class it is handed (this spy class), which must not count as the env's own.
+    class_limit = getattr(cls, "max_path_length", None)
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         cls.__init__(self, *args, **kwargs)
-        self._kmw_own_limit = getattr(self, "max_path_length", None)
+        # The env's own limit: one its constructor set on the instance, else the class's.
+        self._kmw_own_limit = vars(self).get("max_path_length", class_limit)
         self._kmw_spy_id = log.new_env(self)
         log.add(Event("init", self._kmw_spy_id, env_name))
 

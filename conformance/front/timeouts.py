@@ -59,7 +59,7 @@ def timeout_message(seconds: float, outer: bool = False) -> str:
     """The failure text of a test that ran out of time (``outer``: the limit was a smaller one
     armed outside kmw, such as pytest-timeout's ``--timeout``)."""
     if outer:
-        return (f"exceeded a time limit of {seconds:.3g} s set outside kmw (pytest-timeout's "
+        return (f"exceeded a time limit of {seconds:.2g} s set outside kmw (pytest-timeout's "
                 "--timeout, or another SIGALRM timer), smaller than --kmw-timeout: the test was "
                 "interrupted (does the candidate hang?)")
     return (
