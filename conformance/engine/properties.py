@@ -57,7 +57,7 @@ from conformance.engine.scripted import (
 from conformance.engine.spec import load_spec
 from conformance.engine.spy import SpyBenchmark
 from conformance.engine.strategies import benchmark_specs, draw, draw_plan
-from conformance.engine.violations import ContractViolation, NotChecked, hide_frame
+from conformance.engine.violations import ContractViolation, NotChecked, add_note, hide_frame
 
 #: Real Meta-World benchmarks the ``metaworld`` backend draws from (built once per process).
 METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
@@ -239,7 +239,7 @@ def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
             try:
                 checked = case(tally)
             except ContractViolation as exc:
-                exc.add_note(f"schedule class: {name} ({_class_doc(name)})")
+                add_note(exc, f"schedule class: {name} ({_class_doc(name)})")
                 raise
         tally.examples += 1
         if checked:
