@@ -8,7 +8,8 @@ pooled, per attempt, the success rate with its 95% Wilson interval, the mean ret
 standard error, and the adaptation gain (attempt k - attempt 1) with its 95% interval;
 ``--json PATH`` writes the same figures, ``--plot PATH`` draws them. Exit status: 0 on success,
 2 on bad input (unknown benchmark or policy, a policy returning a bad action, an unusable
-output path, ``--plot`` without matplotlib), 130 on Ctrl-C, with a message on stderr and no
+output path, ``--plot`` without matplotlib, installed packages that cannot build Meta-World's
+envs: ``kmw.support``), 130 on Ctrl-C, with a message on stderr and no
 output file. See docs/cli.md.
 """
 
@@ -35,6 +36,7 @@ from kmw.evaluation import (
 )
 from kmw.kinds import ML_BENCHMARKS
 from kmw.policies import BUILTIN_POLICIES, PolicyError, check_policy_object, import_object
+from kmw.support import known_problem
 
 PROG = "kmw"
 ORACLE_NOTE = (
@@ -181,6 +183,9 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
             ) from None
         check_policy_object(obj, f"policy {args.policy!r}")
 
+    problem = known_problem()  # before the build: a broken install is not a failed run
+    if problem is not None:
+        raise UsageError(problem)
     cached_file = cache_path(name.kind, name.task, args.benchmark_seed)
     if not cached_file.is_file():
         print(
