@@ -87,13 +87,13 @@ class TrialInfo(gym.Wrapper):
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._keys[self._attempt][0] not in info:  # inside an attempt: the common case
+            return obs, reward, terminated, truncated, {}
+        self._take(info)  # the step ended attempt j: its keys are in this step's info
         if terminated or truncated:
-            self._take(info)
             return obs, reward, terminated, truncated, {TRIAL_KEY: self._record.copy()}
-        if obs[-1] == 1.0:  # the step ended an attempt; the observation starts the next
-            self._take(info)
-            if self.goals:
-                return obs, reward, terminated, truncated, {GOAL_KEY: self._goal()}
+        if self.goals:  # the observation is the next attempt's first
+            return obs, reward, terminated, truncated, {GOAL_KEY: self._goal()}
         return obs, reward, terminated, truncated, {}
 
     def _take(self, info: dict[str, Any]) -> None:
@@ -161,12 +161,15 @@ class Envs(Protocol):
 
 
 class InProcessEnvs:
-    """Envs built and stepped in this process, one after the other, with no vector-env layer."""
+    """Envs built and stepped in this process, one after the other, with no vector-env layer
+    (one env, the common case, has a leaner step of its own)."""
 
     def __init__(self, factories: Sequence[Callable[[], gym.Env]]) -> None:
         self.envs = [f() for f in factories]
         self.num_envs = len(self.envs)
         self.single_action_space = self.envs[0].action_space
+        if self.num_envs == 1:
+            self.step = self._step_one  # type: ignore[method-assign]
 
     def reset(self, seed: int | None) -> tuple[np.ndarray, list[dict[str, Any]]]:
         pairs = [env.reset(seed=None if seed is None else seed + i) for i, env in enumerate(self.envs)]
@@ -189,9 +192,27 @@ class InProcessEnvs:
             rows.append(obs)
         return np.stack(rows), rewards, dones, events
 
+    def _step_one(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, Event]]:
+        env = self.envs[0]
+        obs, reward, terminated, truncated, info = env.step(actions[0])
+        if terminated or truncated:
+            obs, reset_info = env.reset()
+            return obs[None], np.array((reward,), dtype=np.float64), _DONE, {0: (info, reset_info)}
+        # the env's observation is a fresh array each step (KMW-OBS-4), so a view of it is too
+        return obs[None], np.array((reward,), dtype=np.float64), _NOT_DONE, {0: (info, None)} if info else {}
+
     def close(self, terminate: bool = False) -> None:
         for env in self.envs:
             env.close()
+
+
+def _frozen(value: bool) -> np.ndarray:
+    out = np.full(1, value)
+    out.flags.writeable = False
+    return out
+
+
+_DONE, _NOT_DONE = _frozen(True), _frozen(False)
 
 
 def _row(info: dict[str, Any], i: int) -> dict[str, Any]:
