@@ -192,15 +192,19 @@ def _output(option: str, path: Path | None) -> Path | None:
 
 
 def _plot_output(path: Path | None) -> Path | None:
+    """``--plot``'s path: a known suffix, then as :func:`_output`."""
     if path is None:
         return None
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise UsageError(f"--plot {path}: expected a file name ending in {', '.join(PLOT_SUFFIXES)}")
+    return _output("--plot", path)
+
+
+def _check_matplotlib() -> None:
     try:
         require_matplotlib()
     except ImportError:
         raise UsageError(f"--plot needs matplotlib, which is not installed: {PLOT_INSTALL_HINT}") from None
-    return _output("--plot", path)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -239,6 +243,8 @@ def run_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
         raise UsageError(
             f"--json {args.json} and --plot {args.plot} are the same file: one would overwrite the other"
         )
+    if plot_path is not None:
+        _check_matplotlib()
     if args.policy not in BUILTIN_POLICIES:
         # Fail on a bad name before the (possibly slow) build; a module that calls sys.exit()
         # at import is a bad policy too, not the end of kmw run.
@@ -322,6 +328,8 @@ def aggregate_command(args: argparse.Namespace, stdout: TextIO) -> int:
     from kmw.bootstrap import DEFAULT_REPS, require_scipy
 
     plot_path = _plot_output(args.plot)
+    if plot_path is not None:
+        _check_matplotlib()
     reps = DEFAULT_REPS if args.reps is None else args.reps
     if reps < 100:
         raise UsageError(f"--reps {reps}: expected at least 100 resamples")
