@@ -40,9 +40,11 @@ __all__ = [
     "HANDFUL",
     "PLOT_INSTALL_HINT",
     "PLOT_SUFFIXES",
+    "aggregate_figure",
     "plot_aggregate",
     "plot_results",
     "require_matplotlib",
+    "results_figure",
 ]
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -142,6 +144,18 @@ def plot_results(results: Results, path: str | os.PathLike[str], title: str | No
     path written (a symlink's target for a symlink)."""
     path = Path(path)
     fmt = _format_of(path)
+    return _save_closed(results_figure(results, title), path, fmt)
+
+
+def _save_closed(fig: Any, path: Path, fmt: str) -> Path:
+    try:
+        return _save(fig, path, fmt)
+    finally:
+        _pyplot().close(fig)
+
+
+def results_figure(results: Results, title: str | None = None) -> Any:
+    """The matplotlib ``Figure`` of ``results``' adaptation curve (the caller closes it)."""
     plt = _pyplot()
     k = results.k
     x = np.arange(1, k + 1)
@@ -256,9 +270,10 @@ def plot_results(results: Results, path: str | os.PathLike[str], title: str | No
         _notes(fig, grid[-1, :], notes)
         if title:
             fig.suptitle(title, fontsize=10)
-        return _save(fig, path, fmt)
-    finally:
+        return fig
+    except BaseException:
         plt.close(fig)
+        raise
 
 
 def _heatmaps(fig: Any, cell: Any, results: Results, plt: Any) -> None:
@@ -332,6 +347,11 @@ def plot_aggregate(
     and a second panel with the probability of improvement per attempt."""
     path = Path(path)
     fmt = _format_of(path)
+    return _save_closed(aggregate_figure(agg, title, comparison), path, fmt)
+
+
+def aggregate_figure(agg: Aggregate, title: str | None = None, comparison: Comparison | None = None) -> Any:
+    """The matplotlib ``Figure`` of :func:`plot_aggregate` (the caller closes it)."""
     plt = _pyplot()
     k = agg.k
     x = np.arange(1, k + 1)
@@ -405,6 +425,7 @@ def plot_aggregate(
         )
         if title:
             fig.suptitle(title, fontsize=10)
-        return _save(fig, path, fmt)
-    finally:
+        return fig
+    except BaseException:
         plt.close(fig)
+        raise

@@ -4,7 +4,6 @@ agent sees, per-env trial starts, Meta-World's ``Agent`` protocol, the statistic
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 import gymnasium as gym
@@ -20,10 +19,7 @@ from kmw.evaluation import (
     EnvFactory,
     close_vector_env,
     make_vector_env,
-    newcombe_paired_interval,
     run_trials,
-    t_quantile_975,
-    wilson_interval,
 )
 from kmw.policies import PolicyError
 
@@ -298,51 +294,6 @@ def test_kmw_run_names_what_a_wrong_agent_lacks(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no callable reset(env_mask)" in err and "metaworld.evaluation.Agent" in err
     assert list(tmp_path.iterdir()) == []
-
-
-# -- statistics ---------------------------------------------------------------------------------
-
-
-def _t_cdf(x: float, df: int) -> float:
-    """Student t's CDF at ``x`` > 0 by numerical integration of its density (numpy only)."""
-    grid = np.linspace(0.0, x, 400_001)
-    logc = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    pdf = np.exp(logc - (df + 1) / 2 * np.log1p(grid**2 / df))
-    return 0.5 + float(np.sum((pdf[1:] + pdf[:-1]) / 2 * np.diff(grid)))
-
-
-@pytest.mark.parametrize("df", [1, 2, 4, 9, 30, 31, 45, 120, 1000])
-def test_t_quantile_is_the_975_quantile(df):
-    assert _t_cdf(t_quantile_975(df), df) == pytest.approx(0.975, abs=2e-6)
-
-
-def test_wilson_interval_known_values():
-    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
-    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
-    assert wilson_interval(6, 6) == pytest.approx((0.60967, 1.0), abs=1e-5)
-
-
-def test_newcombe_paired_interval_properties_and_coverage():
-    ones = np.ones(6)
-    d, lo, hi = newcombe_paired_interval(ones, ones)  # no change in 6 trials is no proof of none
-    assert d == 0 and lo == pytest.approx(-hi) and 0.3 < hi < 0.5
-    x = np.array([1, 1, 1, 0, 1, 0, 1, 1, 0, 1])
-    y = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0])
-    d, lo, hi = newcombe_paired_interval(x, y)
-    assert d == pytest.approx(0.4) and -1 <= lo < d < hi <= 1
-    d2, lo2, hi2 = newcombe_paired_interval(y, x)
-    assert (d2, lo2, hi2) == pytest.approx((-d, -hi, -lo))
-    # coverage of the true difference over simulated paired trials (nominal 95%)
-    rng = np.random.default_rng(0)
-    n, reps, covered = 25, 2000, 0
-    probs = np.array([0.3, 0.25, 0.05, 0.4])  # both, later only, earlier only, neither
-    true = probs[1] - probs[2]
-    for _ in range(reps):
-        cell = rng.choice(4, size=n, p=probs)
-        later, earlier = np.isin(cell, (0, 1)), np.isin(cell, (0, 2))
-        _, lo, hi = newcombe_paired_interval(later, earlier)
-        covered += lo <= true <= hi
-    assert 0.93 <= covered / reps <= 0.99
 
 
 def test_results_table_and_json_carry_intervals_and_trial_counts(tmp_path, capsys):
