@@ -298,8 +298,7 @@ def _heatmaps(fig: Any, cell: Any, results: Results, plt: Any) -> None:
         )
     ):
         ax = fig.add_subplot(sub[0, j])
-        cmap = plt.get_cmap("viridis").copy()
-        cmap.set_bad("0.85")
+        cmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
         finite = data[np.isfinite(data)]
         lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
         hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
