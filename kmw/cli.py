@@ -218,10 +218,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _write(option: str, path: Path, write: Callable[[], object]) -> None:
+    """Run ``write``; an ``OSError`` becomes a one-line usage error naming ``option``."""
     try:
         write()
-    except OutputPathError as exc:
-        raise UsageError(f"{option} {exc}") from None
     except OSError as exc:
         raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
 

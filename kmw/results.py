@@ -140,8 +140,9 @@ class ClassMeanStats:
     """The mean over classes of the per-class figures, each class weighted equally.
 
     ``classes``: the classes with trials (the mean is over them); ``missing``: classes of the
-    split without a trial (not in the mean). Intervals are ``None`` when ``interval`` is
-    ``None``; ``interval`` names the method or says why there is none.
+    split without a trial (not in the mean). ``method`` is ``"one-class"`` (the class's own
+    intervals), ``"stratified-bootstrap-percentile"``, or ``None`` (no intervals: a class has
+    fewer than :data:`MIN_TRIALS_FOR_INTERVAL` trials); ``interval`` says it in words.
     """
 
     classes: list[str]
@@ -155,7 +156,7 @@ class ClassMeanStats:
     gain_success_ci95: Pair | None
     gain_return: float | None
     gain_return_ci95: Pair | None
-    interval: str | None
+    interval: str
     method: str | None
 
     @classmethod
@@ -177,7 +178,6 @@ class ClassMeanStats:
             g = GroupStats.of(names[0], groups[names[0]], k)
             interval = "the one class's own intervals (Wilson; t; Newcombe paired; paired t)"
             method = "one-class"
-            lows = highs = None
             s_ci: list[Pair | None] = list(g.success_ci95)
             r_ci: list[Pair | None] = list(g.return_ci95)
             gs_ci, gr_ci = g.gain_success_ci95, g.gain_return_ci95
