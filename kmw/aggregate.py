@@ -199,7 +199,8 @@ class Aggregate:
             f"{self.runs} runs of {key['benchmark']} {key['split']} (k={key['k']}, "
             f"max_episode_length={key['max_episode_length']}, contract "
             f"{key['contract_version'] if key['contract_version'] is not None else 'not recorded'}), "
-            f"{len(self.classes)} classes, {trials} trials per class per run, policy {pol}"
+            f"{_plural(len(self.classes), 'class', 'classes')}, {trials} trial{'' if per == [1] else 's'} "
+            f"per class per run, policy {pol}"
         )
 
     def format(self) -> str:
@@ -218,7 +219,8 @@ class Aggregate:
         ]
         n = self.runs * len(self.classes)
         lines = [
-            f"success rate per attempt over {self.runs} runs x {len(self.classes)} classes = {n} scores "
+            f"success rate per attempt over {self.runs} runs x "
+            f"{_plural(len(self.classes), 'class', 'classes')} = {n} scores "
             "[95% stratified-bootstrap interval]"
         ]
         lines += _grid("statistic", heads, rows)
@@ -254,6 +256,10 @@ class Aggregate:
             "reps": self.reps,
             "seed": self.seed,
         }
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _cell(est: float, lo: float, hi: float, signed: bool) -> str:

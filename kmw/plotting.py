@@ -354,17 +354,18 @@ def aggregate_figure(agg: Aggregate, title: str | None = None, comparison: Compa
     plt = _pyplot()
     k = agg.k
     x = np.arange(1, k + 1)
-    groups = [(agg, "black", "A: " if comparison else "")]
+    # per group: (aggregate, colour of its IQM and runs, colour of its mean, label prefix)
+    groups = [(agg, "black", "tab:red", "A: " if comparison else "")]
     if comparison is not None:
-        groups.append((comparison.b, "tab:blue", "B: "))
-    fig = plt.figure(figsize=(10.5 if comparison else 7.5, 4.3), layout="constrained")
+        groups.append((comparison.b, "tab:blue", "tab:cyan", "B: "))
+    fig = plt.figure(figsize=(10.5 if comparison else 7.0, 4.3), layout="constrained")
     try:
         grid = fig.add_gridspec(2, 2 if comparison else 1, height_ratios=[3.6, 0.5])
         ax = fig.add_subplot(grid[0, 0])
         n_series = 2 * len(groups)
         step = min(0.08, 0.5 / n_series)
         idx = 0
-        for g, color, prefix in groups:
+        for g, color, mean_color, prefix in groups:
             for curve in g.run_curves():
                 ax.plot(x, curve, color=color, alpha=0.25, linewidth=0.8)
             for stat, style in (("iqm", "-"), ("mean", "--")):
@@ -376,13 +377,13 @@ def aggregate_figure(agg: Aggregate, title: str | None = None, comparison: Compa
                     x + dx,
                     est,
                     yerr=_errors(est, cis, None),
-                    color=color,
+                    color=color if stat == "iqm" else mean_color,
                     linestyle=style,
                     marker="o" if stat == "iqm" else "s",
                     capsize=4,
                     linewidth=2,
                     label=f"{prefix}{'IQM' if stat == 'iqm' else 'mean'} of {g.runs} runs x "
-                    f"{len(g.classes)} classes",
+                    f"{len(g.classes)} class{'' if len(g.classes) == 1 else 'es'}",
                 )
         ax.plot([], [], color="0.5", alpha=0.5, linewidth=0.8, label="each run's class mean")
         ax.set_ylim(-0.05, 1.05)
