@@ -338,10 +338,13 @@ def aggregate_command(args: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError(str(exc)) from None
     try:
         a = aggregate_runs(args.runs, reps=reps, seed=args.seed)
+    except RunError as exc:
+        raise UsageError(str(exc)) from None
+    try:
         b = aggregate_runs(args.vs, reps=reps, seed=args.seed) if args.vs else None
         comparison = compare(a, b) if b is not None else None
     except RunError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"--vs: {exc}") from None
     print(f"kmw aggregate: {'A = ' if b else ''}{a.describe()}", file=stdout)
     print(a.format(), file=stdout)
     if b is not None and comparison is not None:

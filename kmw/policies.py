@@ -259,7 +259,11 @@ def coerce_actions(
 
 
 def _short(x: Any, limit: int = 80) -> str:
-    text = repr(x)
+    """``repr(x)``, cut to ``limit`` characters; a ``repr`` that raises names the type instead."""
+    try:
+        text = repr(x)
+    except Exception:
+        return f"a {type(x).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -226,4 +226,5 @@ def test_two_real_runs_aggregate(tmp_path, capsys, num_envs) -> None:
     assert set(lines) == {"IQM", "mean"}
     for line in lines.values():  # succ@1, succ@2, gain: each an estimate and an interval
         assert line.count("[") == 3 and line.count("]") == 3
-    assert "2 runs of ml10 test (k=2, max_episode_length=3, contract 2), 5 classes, 1 trial per class per run" in out
+    what = "2 runs of ml10 test (k=2, max_episode_length=3, contract 2), 5 classes, 1 trial per class per run"
+    assert what in out

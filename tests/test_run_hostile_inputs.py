@@ -85,9 +85,18 @@ def _run(**over: Any) -> dict[str, Any]:
     classes = over.pop("classes", ["a-v3", "b-v3"])
     trials = over.pop("trials", [{"task": c, "successes": [0.0] * k, "returns": [1.0] * k} for c in classes])
     return {
-        "format": "kmw-run", "format_version": 2, "benchmark": "ml10", "split": "test", "classes": classes,
-        "k": k, "max_episode_length": 500, "contract_version": 2, "policy": "p", "trials": len(trials),
-        "trial_results": trials, **over,
+        "format": "kmw-run",
+        "format_version": 2,
+        "benchmark": "ml10",
+        "split": "test",
+        "classes": classes,
+        "k": k,
+        "max_episode_length": 500,
+        "contract_version": 2,
+        "policy": "p",
+        "trials": len(trials),
+        "trial_results": trials,
+        **over,
     }
 
 
@@ -204,6 +213,11 @@ CASES = [
     ),
     _agg("aggregate-one-run", ("a.json",), "aggregating needs at least 2 runs (got 1)"),
     _agg(
+        "aggregate-vs-one-run",
+        ("a.json", "b.json", "--vs", "b.json"),
+        "--vs: aggregating needs at least 2 runs",
+    ),
+    _agg(
         "aggregate-other-benchmark",
         ("a.json", "c.json"),
         "c.json has benchmark ml45 but a.json has ml10",
@@ -251,7 +265,7 @@ CASES = [
     _agg(
         "aggregate-vs-other-split",
         ("a.json", "b.json", "--vs", "c.json", "d.json"),
-        "c.json has split train but a.json has test",
+        "--vs: c.json has split train but a.json has test",
         runs={**TWO, "c.json": _run(split="train"), "d.json": _run(split="train")},
     ),
     _agg("aggregate-few-reps", ("a.json", "b.json", "--reps", "50"), "--reps 50: expected at least 100"),
