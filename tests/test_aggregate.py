@@ -197,27 +197,19 @@ def test_kmw_aggregate_without_scipy_says_how_to_install_it(tmp_path, capsys, mo
     assert err.count("\n") == 1 and 'pip install "scipy>=1.15"' in err
 
 
-@pytest.mark.parametrize("num_envs", [1, pytest.param(2, marks=pytest.mark.slow)])
-def test_two_real_runs_aggregate(tmp_path, capsys, num_envs) -> None:
+@pytest.mark.parametrize(
+    ("benchmark", "num_envs", "classes"),
+    [("reach-v3", 1, "1 class"), pytest.param("ml10", 2, "5 classes", marks=pytest.mark.slow)],
+)
+def test_two_real_runs_aggregate(tmp_path, capsys, benchmark, num_envs, classes) -> None:
     """The issue's done-when: ``kmw aggregate`` prints the IQM and the mean with intervals for
-    two runs (real Meta-World: ML10's test split, one trial per class per run)."""
+    two runs (real Meta-World; ML10's test split, one trial per class per run, under ``slow``)."""
     paths = []
     for seed in (0, 1):
         path = tmp_path / f"seed{seed}.json"
-        argv = [
-            "run",
-            "ml10",
-            "--policy",
-            "random",
-            "--per-class",
-            "1",
-            "--k",
-            "2",
-            "--max-episode-length",
-            "3",
-        ]
-        argv += ["--seed", str(seed), "--num-envs", str(num_envs), "--no-progress", "--json", str(path)]
-        assert main(argv) == 0
+        argv = ["run", benchmark, "--policy", "random", "--per-class", "1", "--k", "2"]
+        argv += ["--max-episode-length", "3", "--seed", str(seed), "--num-envs", str(num_envs)]
+        assert main([*argv, "--no-progress", "--json", str(path)]) == 0
         paths.append(str(path))
     capsys.readouterr()
     assert main(["aggregate", *paths, "--reps", str(REPS)]) == 0
@@ -226,5 +218,5 @@ def test_two_real_runs_aggregate(tmp_path, capsys, num_envs) -> None:
     assert set(lines) == {"IQM", "mean"}
     for line in lines.values():  # succ@1, succ@2, gain: each an estimate and an interval
         assert line.count("[") == 3 and line.count("]") == 3
-    what = "2 runs of ml10 test (k=2, max_episode_length=3, contract 2), 5 classes, 1 trial per class per run"
+    what = f"2 runs of {benchmark} test (k=2, max_episode_length=3, contract 2), {classes}, 1 trial per class"
     assert what in out

@@ -155,11 +155,11 @@ def test_multi_task_table_aggregates_per_task(tmp_path):
 
 def test_per_class_gives_exactly_n_trials_of_every_class(tmp_path, capsys):
     """The issue's done-when: ``kmw run ml10 --split test --per-class 2`` runs exactly 2 trials of
-    each of the 5 test classes (here across 2 worker processes), each class's tasks drawn
-    without replacement; with every class alike the pooled and class-mean figures agree."""
+    each of the 5 test classes, each class's tasks drawn without replacement; with every class
+    alike the pooled and class-mean figures agree. (Across worker processes: test_schedule.py.)"""
     report = run_json(
         tmp_path, "ml10", "--split", "test", "--per-class", "2", "--policy", "random", "--k", "2",
-        "--max-episode-length", "3", "--num-envs", "2",
+        "--max-episode-length", "3",
     )  # fmt: skip
     classes = list(make_benchmark("ml10").test_classes)
     assert report["classes"] == classes and report["per_class"] == 2 and report["trials"] == 10

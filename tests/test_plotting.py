@@ -164,9 +164,10 @@ def test_45_classes_become_a_heatmap_with_a_class_without_trials(tmp_path) -> No
         assert "no trials" in texts(fig)
         # the main panels hold only the pooled and class-mean series (the classes are below)
         assert len(fig.axes[0].containers) == 2
+        fig.savefig(tmp_path / "45.png", dpi=100)  # the drawing itself: layout, text, colour bars
     finally:
         matplotlib.pyplot.close(fig)
-    draw(res, tmp_path, "45.png")
+    assert (tmp_path / "45.png").read_bytes().startswith(PNG)
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".pdf"])
