@@ -12,7 +12,7 @@ from typing import Any
 
 import metaworld
 
-from kmw import cache as task_cache
+import kmw.cache as task_cache
 from kmw._validation import check_seed
 from kmw.kinds import ML_BENCHMARKS, benchmark_class
 from kmw.support import unusable_error
