@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kmw._version import __version__
 from kmw.registration import ENV_IDS, register_envs
 from kmw.wrapper import (
     LOG_PREFIX,
@@ -26,19 +27,6 @@ from kmw.wrapper import (
     episode_return_key,
     episode_success_key,
 )
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("kmw")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree not installed
-        return "unknown"
-
-
-#: The installed distribution's version (one source: ``pyproject.toml``).
-__version__ = _version()
 
 __all__ = [
     "ENV_IDS",

@@ -8,31 +8,42 @@
   reader sees the old content or the new, never part of it, and an error leaves no file;
 * a symlink is written *through*: it is resolved and its target is replaced as above (the link
   itself stays a link);
-* anything else that exists and is not a directory (a FIFO, a character device such as
-  ``/dev/null``) is opened for writing and written in place; it is never replaced.
+* a FIFO or a character device (such as ``/dev/null``) is opened for writing and written in
+  place; it is never replaced. A FIFO is opened without blocking, retried for up to
+  ``FIFO_WAIT`` seconds (a reader may be just starting): with no process reading it by then the
+  write fails (``OSError`` ENXIO, "no process has the FIFO open for reading") instead of
+  hanging;
+* a UNIX socket, a block device or a symlink loop is refused (``OSError``).
 
 ``append_text(path, text)`` (the GitHub step summary, ``--kmw-summary``) adds ``text`` at the
 end instead: a missing path is created, a regular file is opened in append mode and written
 with one ``write`` (then flushed and ``fsync``-ed), a symlink is written *through* (its target
-is appended to, the link stays a link), and a FIFO or device is written in place as above.
+is appended to, the link stays a link), and a FIFO or character device is written in place as
+above (a FIFO without a reader fails after ``FIFO_WAIT`` seconds).
 Appending is not atomic: a reader may see part of the text while it is being written.
 
 ``check_writable(path)`` raises ``OutputPathError`` (one line, naming the path) when
 ``write_text_atomic`` (or ``append_text``) is bound to fail on ``path``: its directory is
-missing or not a directory or not writable, or ``path`` is a directory. Callers run it before doing any work.
+missing or not a directory or not writable, or ``path`` is a directory, a symlink loop, a UNIX
+socket or a block device. Callers run it before doing any work. (Whether a FIFO will have a
+reader when it is written cannot be known in advance: opening it to find out would end a
+reader's input.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "FIFO_WAIT",
     "OutputPathError",
     "append_text",
     "check_writable",
@@ -41,6 +52,10 @@ __all__ = [
     "write_json",
     "write_text_atomic",
 ]
+
+
+#: Seconds a write into a FIFO waits for a process to open it for reading.
+FIFO_WAIT = 5.0
 
 
 class OutputPathError(ValueError):
@@ -70,10 +85,21 @@ def check_writable(path: str | os.PathLike[str], *, create_parents: bool = False
     given = Path(path)
     target = resolve_output(given)
     shown = str(given) if target == given.absolute() else f"{given} (-> {target})"
-    if target.is_dir():
-        raise OutputPathError(f"{shown}: is a directory, expected a file path")
-    if target.exists():
-        mode = target.stat().st_mode
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None  # missing; what is wrong with its directory is said below
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputPathError(f"{shown}: is a symlink loop") from None
+        raise OutputPathError(f"{shown}: cannot use it: {exc.strerror or exc}") from None
+    if st is not None:
+        mode = st.st_mode
+        if stat.S_ISDIR(mode):
+            raise OutputPathError(f"{shown}: is a directory, expected a file path")
+        refused = _refused_kind(mode)
+        if refused:
+            raise OutputPathError(f"{shown}: is {refused}, expected a file path")
         if not stat.S_ISREG(mode):
             if not os.access(target, os.W_OK):
                 raise OutputPathError(f"{shown}: is not writable")
@@ -91,9 +117,19 @@ def check_writable(path: str | os.PathLike[str], *, create_parents: bool = False
     return target
 
 
+def _refused_kind(mode: int) -> str | None:
+    """What an existing output path of ``mode`` is, if it is a kind never written to."""
+    if stat.S_ISSOCK(mode):
+        return "a UNIX socket"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return None
+
+
 def _target(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
     """The path really written for ``path`` and its ``stat`` (``None``: missing);
-    ``IsADirectoryError`` for a directory."""
+    ``IsADirectoryError`` for a directory, ``OSError`` for a socket, a block device or a symlink
+    loop (ELOOP, from ``os.stat``)."""
     target = resolve_output(path)
     try:
         st = os.stat(target)
@@ -101,7 +137,35 @@ def _target(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
         st = None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"{target}: is a directory")
+    refused = _refused_kind(st.st_mode) if st is not None else None
+    if refused:
+        raise OSError(errno.EINVAL, f"{target} is {refused}, not written to")
     return target, st
+
+
+def _open_in_place(target: Path, st: os.stat_result, append: bool = False) -> Any:
+    """``target`` (a FIFO or a character device) opened for writing in binary mode. A FIFO is
+    opened without blocking, retried for up to :data:`FIFO_WAIT` seconds while no process reads
+    it, then ``OSError`` ENXIO; once open, its writes block as usual (a slow reader gets
+    everything)."""
+    flags = os.O_WRONLY | (os.O_APPEND if append else 0)
+    if not stat.S_ISFIFO(st.st_mode):
+        return os.fdopen(os.open(target, flags), "ab" if append else "wb")
+    deadline, pause = time.monotonic() + FIFO_WAIT, 0.005
+    while True:
+        try:
+            fd = os.open(target, flags | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= deadline:
+                why = f"no process has the FIFO open for reading (waited {FIFO_WAIT:g} s)"
+                raise OSError(errno.ENXIO, why, str(target)) from None
+            time.sleep(pause)
+            pause = min(2 * pause, 0.1)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "ab" if append else "wb")
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -109,8 +173,8 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     (the symlink's target for a symlink)."""
     target, st = _target(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
-        # FIFO, device, socket...: write into it; replacing it would destroy it.
-        with open(target, "wb") as f:
+        # FIFO or character device: write into it; replacing it would destroy it.
+        with _open_in_place(target, st) as f:
             f.write(data)
         return target
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_current_umask()
@@ -149,9 +213,12 @@ def append_text(path: str | os.PathLike[str], text: str) -> Path:
     """Append ``text`` (UTF-8) to ``path`` as described in the module docstring; return the
     path written (the symlink's target for a symlink)."""
     target, st = _target(path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with _open_in_place(target, st, append=True) as f:
+            f.write(text.encode("utf-8"))
+        return target
     with open(target, "a", encoding="utf-8") as f:  # O_APPEND: never truncates, never replaces
         f.write(text)
         f.flush()
-        if st is None or stat.S_ISREG(st.st_mode):  # fsync is for files (a FIFO refuses it)
-            os.fsync(f.fileno())
+        os.fsync(f.fileno())
     return target

@@ -48,6 +48,25 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     return int(seed)
 
 
+#: Trial seeds (``kmw run --seed``, ``kmw.evaluate(seed=...)``) must be below this.
+MAX_RUN_SEED = 2**31 - 1
+
+
+def check_run_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return ``seed`` as an ``int`` if it is an integer in ``[0, 2**31 - 1)`` (bools
+    excluded), ``None`` if it is ``None``, else raise ``ValueError`` naming ``name``.
+
+    The one rule for the seeds of a run (``kmw run --seed``/``--benchmark-seed``, and
+    ``kmw.evaluate``'s ``seed`` and ``benchmark_seed``)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_RUN_SEED:
+        raise ValueError(
+            f"{name} must be None or an integer in [0, 2**31 - 1), got {seed!r} ({type(seed).__name__})"
+        )
+    return int(seed)
+
+
 def check_action(action: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
     """Return ``action`` as an array of ``shape`` and ``dtype`` (the env's action dtype) with
     finite entries, else raise ``ValueError``.

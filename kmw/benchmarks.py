@@ -12,9 +12,10 @@ from typing import Any
 
 import metaworld
 
-from kmw import cache as task_cache
+import kmw.cache as task_cache
 from kmw._validation import check_seed
 from kmw.kinds import ML_BENCHMARKS, benchmark_class
+from kmw.support import unusable_error
 
 
 def ml1_task_names() -> list[str]:
@@ -66,9 +67,17 @@ def resolve_benchmark_name(name: str) -> BenchmarkName:
 def build_benchmark(name: BenchmarkName, seed: int | None = 0) -> Any:
     """Build the Meta-World benchmark ``name`` with ``seed`` (slow: ML45 takes about a minute).
 
-    kmw's one builder: ``make_benchmark`` hands it to the task cache for a cache miss."""
+    kmw's one builder: ``make_benchmark`` hands it to the task cache for a cache miss. Raises
+    ``kmw.support.MetaworldUnusable`` (one line naming what to install) when the installed
+    packages cannot build Meta-World's envs."""
     cls = benchmark_class(name.kind)
-    return cls(name.task, seed=seed) if name.kind == "ML1" else cls(seed=seed)
+    try:
+        return cls(name.task, seed=seed) if name.kind == "ML1" else cls(seed=seed)
+    except Exception as exc:
+        unusable = unusable_error(exc)
+        if unusable is not None:
+            raise unusable from exc
+        raise
 
 
 def make_benchmark(name: str | BenchmarkName, seed: int | None = 0, *, cache: bool = True) -> Any:

@@ -1,5 +1,6 @@
 """Policies for ``kmw run``: ``random``, ``expert`` (Meta-World's scripted oracle), a callable,
-or a batched, stateful agent (``metaworld.evaluation.Agent``: see :mod:`kmw.evaluation`).
+or a batched, stateful agent (``metaworld.evaluation.Agent``: see :mod:`kmw.evaluation`), and
+the check every action a policy returns goes through (:func:`coerce_actions`).
 
 A per-observation policy acts on one observation of the k-episode wrapper at a time (shape ``(D + 1,)``:
 the Meta-World observation, then the soft-reset flag) and returns one action. ``act`` also
@@ -11,8 +12,8 @@ scripted policies (``metaworld.policies``) read the goal from there, so the ``ex
 ``_target_pos``) and writes it into those 3 entries before asking the scripted policy. Its
 success rates are therefore an upper reference, not what a meta-learner could reach.
 
-:class:`TaskInfo` is the gymnasium wrapper that carries the task name and goal from the env
-(possibly in a worker process of a vector env) to the policy, through ``info``.
+:class:`kmw.vector.TrialInfo` is the gymnasium wrapper that carries the task name and goal from
+the env (possibly in a worker process of a vector env) to the policy, through ``info``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,6 @@ from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-
-from kmw.wrapper import LOG_PREFIX
-
-#: ``info`` key holding the current trial's task (class) name, set by :class:`TaskInfo`.
-TASK_KEY = "kmw_task"
-#: ``info`` key holding the current task's true goal position (3 floats), set by :class:`TaskInfo`.
-GOAL_KEY = "kmw_goal"
 
 BUILTIN_POLICIES = ("random", "expert")
 
@@ -67,6 +61,11 @@ class RandomPolicy:
     def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> np.ndarray:
         return self._rng.uniform(self._low, self._high).astype(self._dtype)
 
+    def act_batch(self, n: int) -> np.ndarray:
+        """``n`` actions at once, shape ``(n, *shape)``: the same numbers as ``n`` calls of
+        :meth:`act` (the generator draws them in the same order)."""
+        return self._rng.uniform(self._low, self._high, size=(n, *self._low.shape)).astype(self._dtype)
+
 
 class ExpertPolicy:
     """Meta-World's scripted policy for each task, handed the task's true goal (an oracle).
@@ -95,7 +94,9 @@ class ExpertPolicy:
 
     def act(self, obs: np.ndarray, task_name: str | None, goal: np.ndarray | None) -> np.ndarray:
         if task_name is None or goal is None:
-            raise PolicyError("the expert needs the task name and goal (run envs under TaskInfo)")
+            raise PolicyError(
+                "the expert needs the task name and goal (run envs under kmw.vector.TrialInfo)"
+            )
         full = np.array(obs[:-1], dtype=np.float64)  # drop the soft-reset flag
         full[-3:] = goal
         with warnings.catch_warnings():  # "Constant(s) may be too high": the env clips anyway
@@ -203,61 +204,73 @@ def load_policy(spec: str, action_space: gym.spaces.Box, seed: int | None = None
     return CallablePolicy(import_callable(spec), spec)
 
 
-def check_policy_action(action: Any, space: gym.spaces.Box, policy_name: str) -> np.ndarray:
-    """``action`` as an array of the action space's shape and dtype, else ``PolicyError``."""
-    try:
-        arr = np.asarray(action, dtype=space.dtype)
-    except (TypeError, ValueError) as exc:
-        raise PolicyError(
-            f"policy {policy_name!r} returned {action!r}, expected a numeric array of shape "
-            f"{space.shape}"
-        ) from exc
-    if arr.shape != space.shape:
-        raise PolicyError(
-            f"policy {policy_name!r} returned an action of shape {arr.shape}, expected shape "
-            f"{space.shape} (action space {space})"
-        )
+#: dtype kinds accepted as actions: bool, signed and unsigned integers, floats.
+_REAL_KINDS = "biuf"
+
+
+def coerce_actions(
+    raw: Any, shape: tuple[int, ...], dtype: Any, policy_name: str, source: str | None = None
+) -> np.ndarray:
+    """``raw`` as an array of ``shape`` and ``dtype`` with finite entries, else ``PolicyError``.
+
+    ``raw`` must convert to an array of real numbers (booleans, integers or floats): strings
+    (``["0.1"] * 4``, which numpy would parse), complex numbers and other objects are refused,
+    and so is an object whose conversion raises (its ``__array__``, say), with the exception
+    named. Finiteness is checked *after* the cast to ``dtype``, so ``1e300`` (``inf`` in
+    float32) is refused. ``source`` names the method that returned it in messages (a batched
+    agent's ``eval_action``). An array that is already right is returned as is (no copy).
+    """
+    what = f" from {source}" if source else ""
+    plural = source is not None
+    if type(raw) is np.ndarray and raw.dtype == dtype and raw.shape == shape:
+        arr = raw  # the common case: nothing to convert
+    else:
+        try:
+            given = np.asarray(raw)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise PolicyError(
+                f"policy {policy_name!r} returned a {type(raw).__name__}{what} whose conversion "
+                f"to an array raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if given.dtype.kind == "c":
+            raise PolicyError(
+                f"policy {policy_name!r} returned {'complex actions' if plural else 'a complex action'}"
+                f"{what} {given.tolist()}, expected real numbers"
+            )
+        if given.dtype.kind not in _REAL_KINDS:
+            raise PolicyError(
+                f"policy {policy_name!r} returned {_short(raw)}{what} (array dtype {given.dtype}), "
+                f"expected real numbers of shape {shape}"
+            )
+        if given.shape != shape:
+            noun = "actions" if plural else "an action"
+            raise PolicyError(
+                f"policy {policy_name!r} returned {noun} of shape {given.shape}{what}, expected "
+                f"shape {shape}"
+            )
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e300 -> inf: refused below
+            arr = given.astype(dtype)
     if not np.isfinite(arr).all():
-        raise PolicyError(f"policy {policy_name!r} returned a non-finite action {arr.tolist()}")
+        noun = "non-finite actions" if plural else "a non-finite action"
+        raise PolicyError(f"policy {policy_name!r} returned {noun}{what} {arr.tolist()}")
     return arr
 
 
-class TaskInfo(gym.Wrapper):
-    """Adds the trial's task name and true goal to ``info`` when they can change.
+def _short(x: Any, limit: int = 80) -> str:
+    """``repr(x)``, cut to ``limit`` characters; a ``repr`` that raises names the type instead."""
+    try:
+        text = repr(x)
+    except Exception:
+        return f"a {type(x).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
-    Wraps a :class:`kmw.KEpisodeMetaworld`: on ``reset()`` and on every step whose observation
-    starts a new attempt (soft-reset flag 1.0) ``info`` gets ``"kmw_task"`` and ``"kmw_goal"``.
-    With ``slim=True`` every other key is dropped except the wrapper's logging keys (those
-    starting with ``"AMAGO_LOG_METRIC"``), which keeps what a vector env ships between processes
-    and merges per step small; with ``slim=False`` other steps pass through untouched.
-    """
 
-    def __init__(self, env: gym.Env, slim: bool = False) -> None:
-        super().__init__(env)
-        self.slim = slim
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        return obs, self._with_task(self._slimmed(info))
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        info = self._slimmed(info)
-        if obs[-1] == 1.0:
-            info = self._with_task(info)
-        return obs, reward, terminated, truncated, info
-
-    def _slimmed(self, info: dict[str, Any]) -> dict[str, Any]:
-        if not self.slim:
-            return info
-        return {k: v for k, v in info.items() if k.startswith(LOG_PREFIX)}
-
-    def _with_task(self, info: dict[str, Any]) -> dict[str, Any]:
-        kmw_env = self.env.unwrapped
-        info = dict(info)
-        info[TASK_KEY] = kmw_env.task_name
-        info[GOAL_KEY] = np.array(kmw_env.env._get_pos_goal(), dtype=np.float64)
-        return info
+def check_policy_action(action: Any, space: gym.spaces.Box, policy_name: str) -> np.ndarray:
+    """``action`` as an array of the action space's shape and dtype, else ``PolicyError``
+    (:func:`coerce_actions` for one action)."""
+    return coerce_actions(action, space.shape, space.dtype, policy_name)
 
 
 class ReachSearchAgent:

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from kmw._validation import check_action, check_positive_int, check_split
+from kmw.support import unusable_error
 
 _BENCHMARK_ATTRS = ("train_classes", "test_classes", "train_tasks", "test_tasks")
 
@@ -193,11 +194,19 @@ class KEpisodeMetaworld(gym.Env):
         use, then reused.
 
         Contract: one instance per class for the wrapper's lifetime (until ``close()``); every
-        attempt of a trial runs on the env returned here at ``reset()`` (KMW-SR-4).
+        attempt of a trial runs on the env returned here at ``reset()`` (KMW-SR-4). An env
+        that the installed packages cannot build raises ``kmw.support.MetaworldUnusable``
+        (one line naming what to install); any other error building it is raised as it is.
         """
         env = self._envs.get(name)
         if env is None:
-            env = self.env_funcs[name]()
+            try:
+                env = self.env_funcs[name]()
+            except Exception as exc:
+                unusable = unusable_error(exc)
+                if unusable is not None:
+                    raise unusable from exc
+                raise
             self._lift_limit(env)
             self._envs[name] = env
         return env

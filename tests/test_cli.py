@@ -153,6 +153,27 @@ def test_multi_task_table_aggregates_per_task(tmp_path):
         assert report["all"]["mean_return"][j] == pytest.approx(weighted)
 
 
+def test_per_class_gives_exactly_n_trials_of_every_class(tmp_path, capsys):
+    """The issue's done-when: ``kmw run ml10 --split test --per-class 2`` runs exactly 2 trials of
+    each of the 5 test classes, each class's tasks drawn without replacement; with every class
+    alike the pooled and class-mean figures agree. (Across worker processes: test_schedule.py.)"""
+    report = run_json(
+        tmp_path, "ml10", "--split", "test", "--per-class", "2", "--policy", "random", "--k", "2",
+        "--max-episode-length", "3",
+    )  # fmt: skip
+    classes = list(make_benchmark("ml10").test_classes)
+    assert report["classes"] == classes and report["per_class"] == 2 and report["trials"] == 10
+    assert {c: row["trials"] for c, row in report["tasks"].items()} == dict.fromkeys(classes, 2)
+    for c in classes:
+        indices = [t["task_index"] for t in report["trial_results"] if t["task"] == c]
+        assert len(set(indices)) == 2
+    first_round = [t["task"] for t in report["trial_results"][:5]]
+    assert sorted(first_round) == sorted(classes)  # interleaved: every class once per round
+    assert report["class_mean"]["success_rate"] == pytest.approx(report["all"]["success_rate"])
+    out = capsys.readouterr().out
+    assert "2 trials per class (5 classes: 10 trials)" in out and "class mean" in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -182,9 +203,13 @@ def test_json_path_in_missing_directory_is_refused(tmp_path, capsys):
 
 def test_no_command_and_help(capsys):
     assert main([]) == 2
-    assert "run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "run" in err and "aggregate" in err
     assert main(["run", "--help"]) == 0
-    assert "--num-envs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--num-envs" in out and "--per-class" in out
+    assert main(["aggregate", "--help"]) == 0
+    assert "--vs" in capsys.readouterr().out
 
 
 def test_subprocess_run_with_progress_bar(tmp_path):

@@ -1,11 +1,12 @@
-"""``kmw.evaluate`` and batched agents (kmw/evaluation.py): the calling sequence a recurrent
-agent sees, per-env trial starts, Meta-World's ``Agent`` protocol, the statistics, the plot."""
+"""``kmw.evaluate`` and batched agents (kmw/evaluation.py and the modules it puts together): the
+calling sequence a recurrent agent sees, per-env trial starts (also when one env's trials end
+early), Meta-World's ``Agent`` protocol, pooled and class-mean figures, the JSON, the plot."""
 
 from __future__ import annotations
 
 import json
-import math
 import sys
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -20,12 +21,11 @@ from kmw.evaluation import (
     EnvFactory,
     close_vector_env,
     make_vector_env,
-    newcombe_paired_interval,
     run_trials,
-    t_quantile_975,
-    wilson_interval,
 )
-from kmw.policies import PolicyError
+from kmw.policies import PolicyError, RandomPolicy
+from kmw.results import Results, results_from_dict
+from kmw.rollout import TrialResult
 
 MOD = __name__
 L = 8  # steps per attempt: short, the runs are about the calling sequence, not about success
@@ -156,11 +156,13 @@ class RecordingAgent:
         self.t = 0
         self.resets: list[tuple[int, list[bool]]] = []
         self.dones: list[tuple[int, list[bool]]] = []
+        self.flags: dict[int, list[float]] = {}
 
     def reset(self, env_mask):
         self.resets.append((self.t, env_mask.tolist()))
 
     def eval_action(self, observations):
+        self.flags[self.t] = observations[:, -1].tolist()
         return np.zeros((len(observations), 4)), {"aux": None}  # adapt_action's shape
 
     def observe(self, actions, rewards, dones):
@@ -194,6 +196,7 @@ def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
     assert agent.dones == [(10, [True, False]), (14, [False, True]), (20, [True, False]),
                            (28, [False, True]), (30, [True, False])]  # fmt: skip
     assert steps == 2 * 30
+
     def env_trials(length, seed, n):
         env = KEpisodeMetaworld(bench, "test", 2, length)
         out = []
@@ -209,6 +212,57 @@ def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
     e0, e1 = env_trials(5, 3, 3), env_trials(7, 4, 2)
     expected = [e0[0], e1[0], e0[1], e1[1], e0[2]]  # the order the trials finish in
     assert [(t.task, t.returns[1]) for t in trials] == [(n, pytest.approx(r)) for n, r in expected]
+
+
+class EarlyEndingReach(type(make_benchmark("reach-v3").test_classes["reach-v3"]())):
+    """Meta-World's reach env that terminates every episode on its 3rd step (as an env that
+    ends episodes itself does): its kmw trials end before k * L steps."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated or self.curr_path_length >= 3, truncated, info
+
+
+def early_ending_benchmark():
+    bench = make_benchmark("reach-v3")
+    classes = {"reach-v3": EarlyEndingReach}
+    return SimpleNamespace(train_classes=classes, test_classes=classes, train_tasks=bench.train_tasks,
+                           test_tasks=bench.test_tasks)  # fmt: skip
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_reset_mask_when_one_envs_trials_end_early(processes):
+    """On real Meta-World every trial lasts k * L steps, so with 2 envs the masks are all True.
+    Here env 0's env terminates each attempt after 3 steps (trials of 6 steps, k = 2) and env 1
+    runs its attempts to L = 5 (trials of 10): env 0 starts trials at 0, 6, 12, 18, env 1 at 0,
+    10, 20; reset(env_mask) must come exactly then, for that env only."""
+    factories = [
+        EnvFactory(early_ending_benchmark(), "test", 2, 5),
+        EnvFactory(make_benchmark("reach-v3"), "test", 2, 5),
+    ]
+    if processes:
+        venv = make_vector_env(factories)
+        assert isinstance(venv, gym.vector.AsyncVectorEnv)
+    else:
+        venv = gym.vector.SyncVectorEnv(factories, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    agent = RecordingAgent()
+    try:
+        trials, steps, _ = run_trials(
+            venv, BatchedDriver(agent, "rec", venv.single_action_space), trials=5, k=2, seed=3
+        )
+    finally:
+        close_vector_env(venv, terminate=False)
+    assert agent.resets == [(0, [True, True]), (6, [True, False]), (10, [False, True]), (12, [True, False]),
+                            (18, [True, False])]  # fmt: skip
+    assert agent.dones == [(6, [True, False]), (10, [False, True]), (12, [True, False]), (18, [True, False]),
+                           (20, [False, True])]  # fmt: skip
+    assert steps == 2 * 20 and len(trials) == 5
+    assert agent.flags[0] == [1.0, 1.0]  # every trial's first observation is an attempt start
+    for t, flags in agent.flags.items():
+        if t in (6, 12, 18):
+            assert flags[0] == 1.0
+        if t in (10, 20):
+            assert flags[1] == 1.0
 
 
 # -- Meta-World's Agent protocol, unchanged ----------------------------------------------------
@@ -300,65 +354,81 @@ def test_kmw_run_names_what_a_wrong_agent_lacks(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-# -- statistics ---------------------------------------------------------------------------------
-
-
-def _t_cdf(x: float, df: int) -> float:
-    """Student t's CDF at ``x`` > 0 by numerical integration of its density (numpy only)."""
-    grid = np.linspace(0.0, x, 400_001)
-    logc = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-    pdf = np.exp(logc - (df + 1) / 2 * np.log1p(grid**2 / df))
-    return 0.5 + float(np.sum((pdf[1:] + pdf[:-1]) / 2 * np.diff(grid)))
-
-
-@pytest.mark.parametrize("df", [1, 2, 4, 9, 30, 31, 45, 120, 1000])
-def test_t_quantile_is_the_975_quantile(df):
-    assert _t_cdf(t_quantile_975(df), df) == pytest.approx(0.975, abs=2e-6)
-
-
-def test_wilson_interval_known_values():
-    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
-    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
-    assert wilson_interval(6, 6) == pytest.approx((0.60967, 1.0), abs=1e-5)
-
-
-def test_newcombe_paired_interval_properties_and_coverage():
-    ones = np.ones(6)
-    d, lo, hi = newcombe_paired_interval(ones, ones)  # no change in 6 trials is no proof of none
-    assert d == 0 and lo == pytest.approx(-hi) and 0.3 < hi < 0.5
-    x = np.array([1, 1, 1, 0, 1, 0, 1, 1, 0, 1])
-    y = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0])
-    d, lo, hi = newcombe_paired_interval(x, y)
-    assert d == pytest.approx(0.4) and -1 <= lo < d < hi <= 1
-    d2, lo2, hi2 = newcombe_paired_interval(y, x)
-    assert (d2, lo2, hi2) == pytest.approx((-d, -hi, -lo))
-    # coverage of the true difference over simulated paired trials (nominal 95%)
-    rng = np.random.default_rng(0)
-    n, reps, covered = 25, 2000, 0
-    probs = np.array([0.3, 0.25, 0.05, 0.4])  # both, later only, earlier only, neither
-    true = probs[1] - probs[2]
-    for _ in range(reps):
-        cell = rng.choice(4, size=n, p=probs)
-        later, earlier = np.isin(cell, (0, 1)), np.isin(cell, (0, 2))
-        _, lo, hi = newcombe_paired_interval(later, earlier)
-        covered += lo <= true <= hi
-    assert 0.93 <= covered / reps <= 0.99
-
-
 def test_results_table_and_json_carry_intervals_and_trial_counts(tmp_path, capsys):
     out = tmp_path / "r.json"
     argv = ["run", "--policy", "random", "--trials", "3", "--k", "2", "--max-episode-length", "5"]
     assert main([*argv, "--no-progress", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "95% Wilson interval" in text and "gain@2-1" in text and "Newcombe" in text
-    assert "± " in text and "rest on its 'trials' trials" in text
+    assert "± " in text and "rest on its 'trials' trials" in text and "'pooled' pools all 3 trials" in text
     report = json.loads(out.read_text())
+    assert report["format_version"] == 2 and report["contract_version"] == kmw_contract()
+    assert report["classes"] == ["reach-v3"] and report["per_class"] is None
     row = report["all"]
+    assert row["averaging"] == "pooled" and report["class_mean"]["averaging"] == "class-mean"
     assert row["trials"] == 3 and len(row["success_ci95"]) == 2 and len(row["return_se"]) == 2
     gain = row["adaptation_gain"]
     assert gain["trials"] == 3 and gain["success"]["method"].startswith("newcombe")
     assert gain["return"]["df"] == 2 and len(gain["return"]["ci95"]) == 2
     assert len(report["trial_results"]) == 3 and "statistics" in report
+    assert all(0 <= t["task_index"] < 50 for t in report["trial_results"])
+
+
+def kmw_contract() -> int:
+    from conformance import CONTRACT_VERSION
+
+    return CONTRACT_VERSION
+
+
+def trial(task: str, successes: list[float], returns: list[float]) -> TrialResult:
+    return TrialResult(task, successes, returns)
+
+
+def test_pooled_and_class_mean_are_both_reported_and_named() -> None:
+    """3 trials of a class that always succeeds and 1 of one that never does: pooled 0.75,
+    class mean 0.5 (Meta-World's way); the table, the JSON and the plot name each."""
+    trials = [trial("easy-v3", [1.0], [10.0])] * 3 + [trial("hard-v3", [0.0], [2.0])]
+    res = Results(1, trials, settings={"classes": ["easy-v3", "hard-v3", "never-v3"]})
+    assert res.pooled.success_rate == [0.75] and res.class_mean.success_rate == [0.5]
+    assert res.class_mean.mean_return == [6.0] and res.pooled.mean_return == [8.0]
+    assert res.class_mean.missing == ["never-v3"] and res.class_mean.success_ci95 == [None]  # 1 trial
+    data = res.to_dict()
+    assert data["all"]["success_rate"] == [0.75] and data["class_mean"]["success_rate"] == [0.5]
+    assert data["class_mean"]["classes_without_trials"] == ["never-v3"]
+    assert "POOLED" in data["statistics"]["all"] and "CLASS MEAN" in data["statistics"]["class_mean"]
+    table = res.format_table()
+    rows = {ln.split("  ")[0].strip(): ln for ln in table.splitlines()[:12]}
+    assert rows["pooled"].split()[1:3] == ["4", "0.75"] and rows["class mean"].split()[2:4] == ["4", "0.50"]
+    assert "never-v3" in rows and "no trials" in rows["never-v3"]
+    assert "class mean = the mean of the 2 classes' figures, each class weighted equally" in table
+    assert "classes have 1 to 3 trials, so the two means differ" in table
+
+
+def test_the_class_mean_interval_is_a_stratified_bootstrap_from_3_trials_per_class() -> None:
+    rng = np.random.default_rng(0)
+    trials = [trial(c, [float(rng.integers(0, 2))] * 2, [float(rng.uniform(0, 9))] * 2)
+              for c in ("a-v3", "b-v3") for _ in range(4)]  # fmt: skip
+    mean = Results(2, trials).class_mean
+    assert mean.method == "stratified-bootstrap-percentile"
+    for est, ci in zip(mean.success_rate + mean.mean_return, mean.success_ci95 + mean.return_ci95):
+        assert ci is not None and ci[0] <= est <= ci[1]
+    assert mean == Results(2, trials).class_mean  # seeded: the same trials, the same interval
+    assert Results(2, trials[:2] + trials[4:]).class_mean.method is None  # 2 trials in a class
+
+
+def test_the_json_reads_back_to_the_same_figures(tmp_path) -> None:
+    res = kmw.evaluate("random", "reach-v3", k_episodes=2, trials=3, max_episode_length=5, seed=4)
+    back = results_from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back.to_dict()["all"] == res.to_dict()["all"] and back.trials == res.trials
+    assert back.settings["seed"] == 4 and back.classes == ["reach-v3"]
+
+
+def test_the_random_policys_batch_is_its_one_by_one_draws() -> None:
+    space = gym.spaces.Box(-1, 1, (4,), np.float32)
+    one, batch = RandomPolicy(space, 3), RandomPolicy(space, 3)
+    obs = np.zeros(40, np.float32)
+    singles = np.stack([one.act(obs, None, None) for _ in range(6)])
+    np.testing.assert_array_equal(np.concatenate([batch.act_batch(2), batch.act_batch(4)]), singles)
 
 
 # -- the plot ------------------------------------------------------------------------------------
@@ -380,6 +450,27 @@ def test_plot_writes_a_valid_image(tmp_path, suffix):
     else:
         assert data.startswith(MAGIC[suffix])
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+
+
+def test_the_tiny_all_fail_run_writes_its_png(tmp_path, capsys):
+    """The issue's run: it exited 1 with a traceback and no PNG (an error bar of length -2.8e-17)."""
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "r.png"
+    argv = [
+        "run",
+        "reach-v3",
+        "--policy",
+        "random",
+        "--trials",
+        "3",
+        "--k",
+        "1",
+        "--max-episode-length",
+        "10",
+    ]
+    assert main([*argv, "--no-progress", "--plot", str(path)]) == 0
+    assert path.read_bytes().startswith(MAGIC[".png"])
+    assert "succ@1" in capsys.readouterr().out
 
 
 def test_plot_without_matplotlib_is_a_usage_error(tmp_path, capsys, monkeypatch):

@@ -10,6 +10,7 @@ import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,9 +64,21 @@ def test_no_engine_function_imports_them_later() -> None:
     assert found == []
 
 
+def _type_checking_imports(tree: Any) -> set[int]:
+    """The ids of the import nodes under ``if TYPE_CHECKING:`` (never run)."""
+    import ast
+
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return out
+
+
 def import_graph(packages: tuple[str, ...] = ("kmw", "conformance")) -> dict[str, set[str]]:
-    """Module -> the project modules it imports, from every import statement (those inside
-    functions too: a cycle through a lazy import is still a cycle)."""
+    """Module -> the project modules it imports, from every import statement that can run
+    (those inside functions too: a cycle through a lazy import is still a cycle; not those
+    under ``if TYPE_CHECKING:``)."""
     import ast
 
     modules: dict[str, Path] = {}
@@ -76,7 +89,11 @@ def import_graph(packages: tuple[str, ...] = ("kmw", "conformance")) -> dict[str
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        typing_only = _type_checking_imports(tree)
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.Import):
                 deps |= {a.name for a in node.names if a.name in modules}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -124,3 +141,14 @@ def test_no_import_cycles_in_kmw_or_conformance() -> None:
 
 def test_the_cycle_check_sees_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_imports_only_for_type_checking_are_no_edges() -> None:
+    import ast
+
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import kmw.x\n"
+                     "import kmw.y\n")
+    skipped = _type_checking_imports(tree)
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) and id(n) not in skipped
+             for a in n.names]
+    assert names == ["kmw.y"]

@@ -9,11 +9,16 @@ select and compares them with the packages on disk.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest requires tomli on Python 3.10
+    import tomli as tomllib
+
 setuptools = pytest.importorskip("setuptools")
 
 ROOT = Path(__file__).resolve().parents[1]

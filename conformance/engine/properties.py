@@ -64,6 +64,7 @@ from conformance.engine.strategies import benchmark_specs, draw, draw_plan
 from conformance.engine.violations import (
     ContractViolation,
     NotChecked,
+    add_note,
     hide_frame,
     raised_by_candidate,
 )
@@ -222,7 +223,7 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
             try:
                 checked = case(tally)
             except ContractViolation as exc:
-                exc.add_note(f"schedule class: {name} ({_class_doc(name)})")
+                add_note(exc, f"schedule class: {name} ({_class_doc(name)})")
                 raise
         tally.examples += 1
         if checked:

@@ -149,3 +149,18 @@ def hide_frame(excinfo: Any) -> bool:
     exception may be a bug in the suite, and then the frame that raised it must show.
     """
     return excinfo is not None and excinfo.errisinstance(ContractViolation)
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """Add ``note`` to ``exc``'s notes, as ``BaseException.add_note`` does from Python 3.11.
+
+    On 3.10 it appends to the same ``__notes__`` list, which pytest and hypothesis show there
+    as on 3.11 (through the ``exceptiongroup`` backport's traceback formatting, which pytest
+    requires on 3.10).
+    """
+    if hasattr(exc, "add_note"):  # Python 3.11+
+        exc.add_note(note)
+        return
+    if not hasattr(exc, "__notes__"):
+        exc.__notes__ = []  # type: ignore[attr-defined]
+    exc.__notes__.append(note)  # type: ignore[attr-defined]

@@ -65,3 +65,13 @@ def kmw_benchmark(name: str) -> Any:
     from kmw.benchmarks import make_benchmark
 
     return make_benchmark(name, seed=0)
+
+
+def real_backend_problem() -> str | None:
+    """Why the ``metaworld`` backend cannot run here, in one line naming what to install (the
+    installed packages cannot build Meta-World's envs: ``kmw.support.metaworld_problem``), or
+    ``None``. The plugin makes it a usage error before any test, so that no requirement is
+    blamed on the candidate for it."""
+    from kmw.support import metaworld_problem
+
+    return metaworld_problem()

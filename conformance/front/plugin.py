@@ -32,7 +32,7 @@ from conformance.engine.keys import BUILTIN_SCHEMES, KeySchemeError
 from conformance.engine.loader import LoadError, load_candidate
 from conformance.engine.spec import Requirement, SpecError, contract_version, load_spec
 from conformance.engine.violations import NotChecked
-from conformance.front.config import BACKENDS, ENV_APIS, SuiteConfig
+from conformance.front.config import BACKENDS, ENV_APIS, SuiteConfig, real_backend_problem
 from conformance.front.faults import (
     CrashTracker,
     hard_stop,
@@ -279,6 +279,8 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
             f"--kmw-env-api={env_api} has no effect with --kmw-backend=metaworld (the env API "
             "is that of the installed Meta-World); it only applies to --kmw-backend=scripted"
         )
+    if backend == "metaworld" and (problem := real_backend_problem()):
+        raise _usage(problem)
     report_path = _checked_report_path(config, here)
     summary_path = _checked_summary_path(config, here)
     if summary_path is not None and report_path is not None and _same_file(summary_path,

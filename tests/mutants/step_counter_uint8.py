@@ -8,7 +8,9 @@ from kmw import KEpisodeMetaworld
 class Wrapper(KEpisodeMetaworld):
     def _start_attempt(self):
         super()._start_attempt()
-        self._attempt_steps = np.zeros((), dtype=np.uint8)  # += 1 wraps 255 -> 0, silently
+        # += 1 wraps 255 -> 0, silently. One element, not a 0-d array: numpy 1.x refuses to add
+        # a Python int to a 0-d uint8 array in place (value-based casting makes it int64).
+        self._attempt_steps = np.zeros(1, dtype=np.uint8)
 
 
 # Shows only for L >= 256 on an env whose own limit is above L (else the lifted limit ends the
