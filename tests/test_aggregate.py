@@ -14,6 +14,7 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.engine.spec import contract_version
 from kmw import metrics
 from kmw.aggregate import RunError, aggregate_runs, compare, load_run, run_contract_version
 from kmw.bootstrap import stratified_interval
@@ -218,5 +219,6 @@ def test_two_real_runs_aggregate(tmp_path, capsys, benchmark, num_envs, classes)
     assert set(lines) == {"IQM", "mean"}
     for line in lines.values():  # succ@1, succ@2, gain: each an estimate and an interval
         assert line.count("[") == 3 and line.count("]") == 3
-    what = f"2 runs of {benchmark} test (k=2, max_episode_length=3, contract 2), {classes}, 1 trial per class"
+    what = (f"2 runs of {benchmark} test (k=2, max_episode_length=3, contract "
+            f"{contract_version()}), {classes}, 1 trial per class")
     assert what in out

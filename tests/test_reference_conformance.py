@@ -56,11 +56,11 @@ METAWORLD_SUBSET = ("att_1 or att_2 or sr_2 or sr_4 or epl_2 or tsk_1 or log_1 o
 
 def test_reference_conforms_on_real_metaworld(tmp_path):
     code, report, out = run_suite(tmp_path, "--kmw-backend=metaworld", "-k", METAWORLD_SUBSET)
-    assert code == 0, out[-4000:]
     ran = {rid: r["outcome"] for rid, r in report["requirements"].items()
-           if r["outcome"] != "not-checked"}
+           if not (r["reason"] or "").startswith("not selected")}
     assert len(ran) >= 10, ran
     assert set(ran.values()) == {"pass"}, ran
+    assert code == 1, out[-4000:]  # a partial run: the requirements not selected are unchecked
     # The report says how many random examples ran: kmw-ci's 100, capped on real Meta-World.
     assert report["options"]["random_examples"] == METAWORLD_MAX_EXAMPLES < 100
 
