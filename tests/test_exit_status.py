@@ -111,7 +111,7 @@ def test_pytest_outcomes_raised_by_the_candidate_are_its_failure(hostile, name, 
 
 @pytest.mark.parametrize(("name", "shows"), [
     ("ExitsInConstructor", "SystemExit: sys.exit(0) was called"),
-    ("returns_none", "returned NoneType None, not an env with reset() and step()"),
+    ("returns_none", "returned None, not an env with reset() and step()"),
     ("AlwaysRaises", "raised RuntimeError: no env today"),
 ])
 def test_a_candidate_that_cannot_be_built_fails_kmw_ifc_6_once(hostile, name, shows) -> None:

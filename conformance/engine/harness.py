@@ -93,14 +93,12 @@ class CannotBuild(Blocked):
     KMW-IFC-6. Nothing can be checked on that example; a property counts it as blocked by
     KMW-IFC-6, whose finding is observed with the construction and the error."""
 
-    def __init__(self, plan: TrialPlan, error: str, *, root: Finding | None = None) -> None:
+    def __init__(self, plan: TrialPlan, error: str) -> None:
         self.call = construction_call(plan)
         self.error = error
         super().__init__(Finding("KMW-IFC-6", f"the candidate cannot be built with valid "
                                  f"arguments: {self.call} {error}",
-                                 expected="a candidate built on valid arguments", got=error,
-                                 follows=None if root is None else root.req_id))
-        self.root = root
+                                 expected="a candidate built on valid arguments", got=error))
 
 
 def build_candidate(factory: Callable[..., Any], benchmark: Any, plan: TrialPlan) -> Any:
@@ -114,8 +112,8 @@ def build_candidate(factory: Callable[..., Any], benchmark: Any, plan: TrialPlan
             raise
         raise CannotBuild(plan, f"raised {describe_error(exc)}") from exc
     if not (callable(getattr(candidate, "reset", None)) and callable(getattr(candidate, "step", None))):
-        raise CannotBuild(plan, f"returned {type(candidate).__name__} {candidate!r:.80}, not an "
-                          "env with reset() and step()")
+        what = "None" if candidate is None else f"a {type(candidate).__name__}"  # no repr: theirs
+        raise CannotBuild(plan, f"returned {what}, not an env with reset() and step()")
     return candidate
 
 
