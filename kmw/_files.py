@@ -18,13 +18,22 @@ is appended to, the link stays a link), and a FIFO or device is written in place
 Appending is not atomic: a reader may see part of the text while it is being written.
 
 ``check_writable(path)`` raises ``OutputPathError`` (one line, naming the path) when
-``write_text_atomic`` (or ``append_text``) is bound to fail on ``path``: its directory is
-missing or not a directory or not writable, or ``path`` is a directory. Callers run it before doing any work.
+``write_text_atomic`` (or ``append_text``) is bound to fail or block on ``path``: its directory
+is missing or not a directory or not writable, ``path`` is a directory, a socket, a symlink
+loop, or a FIFO that no process reads. Callers run it before doing any work. A FIFO that has a
+reader is opened for writing there, without waiting, and kept open until the output is written
+into it (so that the reader does not see the end of the stream before): the writers use that
+descriptor, and never wait for a reader that left.
+
+``read_bounded(path, limit)`` reads a small input file (the xfail file, the task cache) without
+blocking and without reading more than ``limit`` bytes: anything but a regular file, or a
+larger one, is refused with ``ValueError`` (one line).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -36,6 +45,7 @@ __all__ = [
     "OutputPathError",
     "append_text",
     "check_writable",
+    "read_bounded",
     "resolve_output",
     "write_bytes_atomic",
     "write_json",
@@ -55,6 +65,71 @@ def resolve_output(path: str | os.PathLike[str]) -> Path:
     return Path(os.path.realpath(os.fspath(path)))
 
 
+#: Writing ends of FIFOs ``check_writable`` found a reader on, by path, until written into.
+_HELD_OPEN: dict[str, int] = {}
+
+
+def _kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, for messages: "a FIFO", "a socket", ..."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISREG, "a regular file")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _open_fifo(target: Path) -> int:
+    """A writing descriptor on the FIFO ``target``, opened without waiting for a reader (one
+    without a reader raises ``OSError`` ENXIO); it blocks on writes as usual."""
+    fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_in_place(target: Path, flags: int = 0) -> int:
+    """A writing descriptor on the FIFO or device ``target``: the one ``check_writable`` kept
+    open, else opened now (a FIFO: waiting for a reader)."""
+    held = _HELD_OPEN.pop(str(target), None)
+    return held if held is not None else os.open(target, os.O_WRONLY | flags)
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed), opened without blocking.
+
+    Raises ``ValueError`` (one line saying what the file is, e.g. "is a FIFO, not a regular
+    file") if ``path`` is not a regular file (a FIFO, a device, a socket, a directory) or holds
+    more than ``limit`` bytes (a huge or sparse file), and ``OSError`` if it cannot be opened or
+    read.
+    """
+    st = os.stat(path)
+    if stat.S_ISSOCK(st.st_mode):  # opening one fails with a less telling ENXIO
+        raise ValueError("is a socket, not a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)  # the file opened, whatever replaced the path since
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"is {_kind(st.st_mode)}, not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"is {st.st_size} bytes, more than {limit}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while being read
+            raise ValueError(f"is more than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -70,14 +145,27 @@ def check_writable(path: str | os.PathLike[str], *, create_parents: bool = False
     given = Path(path)
     target = resolve_output(given)
     shown = str(given) if target == given.absolute() else f"{given} (-> {target})"
-    if target.is_dir():
+    try:
+        mode: int | None = os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None  # a new file (its directory is checked below)
+    except OSError as e:  # a symlink loop, a path too long, ...
+        raise OutputPathError(f"{shown}: {e.strerror or e}") from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise OutputPathError(f"{shown}: is a directory, expected a file path")
-    if target.exists():
-        mode = target.stat().st_mode
-        if not stat.S_ISREG(mode):
-            if not os.access(target, os.W_OK):
-                raise OutputPathError(f"{shown}: is not writable")
-            return target
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISSOCK(mode):
+            raise OutputPathError(f"{shown}: is a socket, expected a file path")
+        if not os.access(target, os.W_OK):
+            raise OutputPathError(f"{shown}: is not writable")
+        if stat.S_ISFIFO(mode) and str(target) not in _HELD_OPEN:
+            try:
+                _HELD_OPEN[str(target)] = _open_fifo(target)
+            except OSError as e:
+                raise OutputPathError(
+                    f"{shown}: is a FIFO that no process reads (writing to it would block)"
+                    if e.errno == errno.ENXIO else f"{shown}: {e.strerror or e}") from None
+        return target
     parent = target.parent
     if create_parents:
         while not parent.exists() and parent != parent.parent:
@@ -110,7 +198,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     target, st = _target(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # FIFO, device, socket...: write into it; replacing it would destroy it.
-        with open(target, "wb") as f:
+        with open(_open_in_place(target), "wb") as f:
             f.write(data)
         return target
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_current_umask()
@@ -149,7 +237,10 @@ def append_text(path: str | os.PathLike[str], text: str) -> Path:
     """Append ``text`` (UTF-8) to ``path`` as described in the module docstring; return the
     path written (the symlink's target for a symlink)."""
     target, st = _target(path)
-    with open(target, "a", encoding="utf-8") as f:  # O_APPEND: never truncates, never replaces
+    # O_APPEND: never truncates, never replaces
+    where = target if st is None or stat.S_ISREG(st.st_mode) else \
+        _open_in_place(target, os.O_APPEND)
+    with open(where, "a", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         if st is None or stat.S_ISREG(st.st_mode):  # fsync is for files (a FIFO refuses it)

@@ -1,7 +1,8 @@
 """Hostile inputs: every bad input across the plugin, ``kmw run`` and the wrapper, with the exact
 outcome it must produce (exit code and a substring of the one-line error, or an exception type
 and a message substring). Also the shared output writer (``kmw._files``) on symlinks, FIFOs and
-device nodes, and Ctrl-C of a multi-process ``kmw run``.
+device nodes (and FIFOs, sockets or symlink loops where a file is expected), and Ctrl-C of a
+multi-process ``kmw run``.
 
 The cache's hostile inputs are left to its owner's tests (tests/test_cache.py).
 """
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -137,8 +141,10 @@ class Case:
     line containing ``message``), ``"cli"`` (``args`` after ``kmw run``; exit ``code`` and
     ``message`` on stderr, no output file) or ``"wrapper"`` (``args[0]`` names a builder in
     ``WRAPPER_CALLS``; it raises ``exc`` with ``message`` in its text). ``files`` are written
-    into the test's directory first (``bytes`` as is); ``root``: True = only as root, False =
-    only as another user.
+    into the test's directory first (``bytes`` as is; :data:`FIFO`, :data:`SOCKET` and
+    :data:`LOOP` make a FIFO, a UNIX socket, a symlink to itself); ``root``: True = only as root,
+    False = only as another user. ``subprocess``: run as a subprocess with a time limit (the
+    input made the run hang before it was refused).
     """
 
     id: str
@@ -149,7 +155,13 @@ class Case:
     exc: type[BaseException] | None = None
     files: dict[str, str | bytes] = field(default_factory=dict)
     root: bool | None = None
+    subprocess: bool = False
 
+
+#: ``Case.files`` contents that make special files.
+FIFO, SOCKET, LOOP = "<fifo>", "<socket>", "<symlink loop>"
+#: Seconds a subprocess case may take (a hang fails the case instead of the test run).
+CASE_LIMIT = 300
 
 CANDS = """
 class Good:
@@ -344,12 +356,42 @@ CASES = [
         files={"ro/": ""},
         root=False,
     ),
+    _plugin(
+        "report-is-a-fifo-without-reader",
+        (IMPL, "--kmw-report=pipe"),
+        "pipe: is a FIFO that no process reads (writing to it would block)",
+        files={"pipe": FIFO},
+        subprocess=True,
+    ),
+    _plugin("report-is-a-socket", (IMPL, "--kmw-report=sock"),
+            "sock: is a socket, expected a file path", files={"sock": SOCKET}),
+    _plugin("report-is-a-symlink-loop", (IMPL, "--kmw-report=loop"),
+            "loop: Too many levels of symbolic links", files={"loop": LOOP}),
+    _plugin(
+        "summary-is-a-fifo-without-reader",
+        (IMPL, "--kmw-summary=pipe"),
+        "pipe: is a FIFO that no process reads",
+        files={"pipe": FIFO},
+        subprocess=True,
+    ),
+    _plugin("xfail-is-a-fifo", (IMPL, "--kmw-xfail=pipe"),
+            "pipe': is a FIFO, not a regular file",
+            files={"pipe": FIFO}, subprocess=True),
+    _plugin("xfail-is-a-socket", (IMPL, "--kmw-xfail=sock"),
+            "sock': is a socket, not a regular file",
+            files={"sock": SOCKET}),
     _plugin("report-without-impl", ("--kmw-report=r.json",), "--kmw-report needs --kmw-impl"),
     _plugin("xfail-without-impl", ("--kmw-xfail=known.txt",), "--kmw-xfail needs --kmw-impl"),
     # -- kmw run: exit 2 (bad input) before the run, or on the policy's first bad step
     _cli("json-is-a-directory", ("--json", "."), "is a directory, expected a file path"),
     _cli("json-missing-directory", ("--json", "nope/out.json"), "nope does not exist"),
     _cli("json-under-a-file", ("--json", "afile/out.json"), "is not a directory", files={"afile": ""}),
+    _cli("json-is-a-fifo-without-reader", ("--json", "pipe"),
+         "--json pipe: is a FIFO that no process reads", files={"pipe": FIFO}, subprocess=True),
+    _cli("json-is-a-socket", ("--json", "sock"), "--json sock: is a socket",
+         files={"sock": SOCKET}),
+    _cli("json-is-a-symlink-loop", ("--json", "loop"),
+         "--json loop: Too many levels of symbolic links", files={"loop": LOOP}),
     _cli(
         "json-read-only-directory",
         ("--json", "ro/out.json"),
@@ -437,7 +479,14 @@ def _write_files(root: Path, files: dict[str, str | bytes]) -> None:
             path.chmod(0o500)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if content == FIFO:
+            os.mkfifo(path)
+        elif content == SOCKET:
+            with socket.socket(socket.AF_UNIX) as sock:  # the file stays after close
+                sock.bind(os.path.relpath(path))  # relative: AF_UNIX paths are short
+        elif content == LOOP:
+            path.symlink_to(path.name)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content)
@@ -465,7 +514,11 @@ def test_the_table_is_big_and_ids_are_unique() -> None:
 def test_plugin_usage_error(pytester: pytest.Pytester, case: Case) -> None:
     _skip_for_user(case)
     _write_files(pytester.path, {**PLUGIN_FILES, **case.files})
-    result = pytester.runpytest_inprocess(*case.args, "-p", "no:cacheprovider")
+    if case.subprocess:
+        result = pytester.runpytest_subprocess(*case.args, "-p", "no:cacheprovider",
+                                               timeout=CASE_LIMIT)
+    else:
+        result = pytester.runpytest_inprocess(*case.args, "-p", "no:cacheprovider")
     out, err = result.stdout.str(), result.stderr.str()
     assert result.ret == case.code, out + err
     assert "Traceback" not in out + err and "INTERNALERROR" not in out + err
@@ -495,8 +548,15 @@ def test_kmw_run_bad_input(in_tmp: Path, capsys: pytest.CaptureFixture[str], cas
     argv = ["run", "--no-progress", "--trials", "1", "--k", "1", "--max-episode-length", "5"]
     if "--json" not in case.args:
         argv += ["--json", "out.json"]
-    assert main([*argv, *case.args]) == case.code
-    captured = capsys.readouterr()
+    if case.subprocess:
+        proc = subprocess.run([sys.executable, "-m", "kmw", *argv, *case.args], cwd=in_tmp,
+                              capture_output=True, text=True, timeout=CASE_LIMIT, check=False,
+                              env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+        assert proc.returncode == case.code, proc.stderr
+        captured = SimpleNamespace(out=proc.stdout, err=proc.stderr)
+    else:
+        assert main([*argv, *case.args]) == case.code
+        captured = capsys.readouterr()
     err_lines = [ln for ln in captured.err.splitlines() if "error:" in ln or "interrupted" in ln]
     assert len(err_lines) == 1 and case.message in err_lines[0], captured.err
     assert "Traceback" not in captured.err
@@ -605,3 +665,4 @@ def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) 
     assert not failed, failed
     assert report["summary"]["pass"] >= 20
     assert result.ret == 0, result.stdout.str()[-3000:]
+

@@ -695,6 +695,7 @@ class KmwSession:
         self.shown_in_full: set[str] = set()
         self.shortened = 0
         self.summary_error: str | None = None
+        self.report_error: str | None = None
         self._plugin_files: dict[str, bool] = {}
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -834,7 +835,9 @@ class KmwSession:
             self.summary_error = f"kmw: could not append the Markdown summary to {path}: {e}"
 
     def write_report(self, exit_status: int) -> None:
-        """Write the JSON report (if ``--kmw-report``) from the verdicts received so far."""
+        """Write the JSON report (if ``--kmw-report``) from the verdicts received so far (a
+        failure to write it, e.g. the path became a symlink loop during the run, is said on
+        the terminal in one line)."""
         if self.state.report_path is None:
             return
         data = build_report(
@@ -845,7 +848,11 @@ class KmwSession:
             options=self.options(),
             exit_status=exit_status,
         )
-        write_json_atomic(self.state.report_path, data)
+        try:
+            write_json_atomic(self.state.report_path, data)
+        except OSError as e:
+            self.report_error = (f"kmw: could not write the report to {self.state.report_path}: "
+                                 f"{e.strerror or e}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or self.config.getoption("collectonly", False):
@@ -881,7 +888,9 @@ class KmwSession:
         if self.shortened:
             tr.write_line(f"kmw: {self.shortened} failure(s) of a requirement already shown in "
                           "full are shortened to their violation (-vv shows them in full)")
-        if self.state.report_path is not None:
+        if self.report_error:
+            tr.write_line(self.report_error, red=True)
+        elif self.state.report_path is not None:
             tr.write_line(f"kmw report written to {self.state.report_path}")
         if self.summary_error:
             tr.write_line(self.summary_error, yellow=True)
