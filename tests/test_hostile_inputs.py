@@ -1,8 +1,9 @@
 """Hostile inputs: every bad input across the plugin, ``kmw run`` and the wrapper, with the exact
 outcome it must produce (exit code and a substring of the one-line error, or an exception type
 and a message substring). Also the shared output writer (``kmw._files``) on symlinks, FIFOs and
-device nodes (and FIFOs, sockets or symlink loops where a file is expected), and Ctrl-C of a
-multi-process ``kmw run``.
+device nodes (and FIFOs, sockets or symlink loops where a file is expected), Ctrl-C of a
+multi-process ``kmw run``, and correct candidates that are hostile to the run checking them
+(``tests/hostile_candidates.py``), each in a subprocess with a bounded time.
 
 The cache's hostile inputs are left to its owner's tests (tests/test_cache.py).
 """
@@ -666,3 +667,46 @@ def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) 
     assert report["summary"]["pass"] >= 20
     assert result.ret == 0, result.stdout.str()[-3000:]
 
+
+# --------------------------------------------------------------------------- hostile candidates
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    out: str
+    err: str
+    peak_kib: int
+
+
+def run_suite(tmp_path: Path, impl: str, *args: str, env: dict[str, str] | None = None,
+              limit: float = CASE_LIMIT) -> SuiteRun:
+    """``pytest --kmw-impl=impl args`` from the repository root in a subprocess, ended after
+    ``limit`` seconds (a hang fails the test); its own peak RSS (``wait4``'s ``ru_maxrss``)."""
+    out, err = tmp_path / f"{impl}.out", tmp_path / f"{impl}.err"
+    cmd = [sys.executable, "-m", "pytest", f"--kmw-impl={impl}", "-p", "no:cacheprovider",
+           "--hypothesis-profile=kmw-dev", *args]
+    full_env = {**os.environ, "PYTHONPATH": str(HERE.parent), **(env or {})}
+    full_env.pop("CI", None)
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        proc = subprocess.Popen(cmd, cwd=HERE.parent, env=full_env, stdout=fo, stderr=fe)
+        timer = threading.Timer(limit, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode != -9, f"{impl} did not end within {limit} s"
+    return SuiteRun(proc.returncode, out.read_text(errors="replace"),
+                    err.read_text(errors="replace"), usage.ru_maxrss)
+
+
+def test_an_exception_with_a_huge_text_is_shown_bounded(tmp_path: Path) -> None:
+    """The candidate raises an exception whose own __str__ and __repr__ return 20 MB."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.RaisesHugeText", "-k", "ifc_1",
+                    f"--kmw-report={tmp_path / 'report.json'}",
+                    env={"KMW_HOSTILE_BYTES": "20000000"})
+    assert run.returncode == 1, run.out[-2000:]
+    assert (tmp_path / "report.json").stat().st_size < 100_000
+    assert len(run.out) + len(run.err) < 200_000
+    assert "HugeText: ssss" in run.out and "characters trimmed" in run.out
