@@ -3,7 +3,8 @@ outcome it must produce (exit code and a substring of the one-line error, or an 
 and a message substring). Also the shared output writer (``kmw._files``) on symlinks, FIFOs and
 device nodes (and FIFOs, sockets or symlink loops where a file is expected), Ctrl-C of a
 multi-process ``kmw run``, and correct candidates that are hostile to the run checking them
-(``tests/hostile_candidates.py``), each in a subprocess with a bounded time.
+(``tests/hostile_candidates.py``: large infos, output, warnings, a huge exception text, a
+leftover thread), each in a subprocess with a bounded time.
 
 The cache's hostile inputs are left to its owner's tests (tests/test_cache.py).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -670,6 +672,11 @@ def test_a_non_string_info_key_breaks_no_requirement(pytester: pytest.Pytester) 
 
 # --------------------------------------------------------------------------- hostile candidates
 
+#: The suite's properties that check every returned info and observation again (the longest
+#: sessions: many trials, over 1024 calls).
+ALIASING = "obs_4 or log_5"
+
+
 @dataclass
 class SuiteRun:
     returncode: int
@@ -701,6 +708,46 @@ def run_suite(tmp_path: Path, impl: str, *args: str, env: dict[str, str] | None 
                     err.read_text(errors="replace"), usage.ru_maxrss)
 
 
+def test_memory_does_not_grow_with_the_candidates_infos(tmp_path: Path) -> None:
+    """A 240x240x3 frame, or a 1 MB array, in every info: peak RSS within 1.5x the
+    reference's (before: 4.3x for the frame, on these two properties)."""
+    ref = run_suite(tmp_path, "kmw.KEpisodeMetaworld", "-k", ALIASING)
+    assert ref.returncode == 0, ref.out[-2000:]
+    for impl in ("FrameInInfo", "BigInfo"):
+        run = run_suite(tmp_path, f"tests.hostile_candidates.{impl}", "-k", ALIASING,
+                        env={"KMW_HOSTILE_INFO": "1000000"})
+        assert run.returncode == 0, run.out[-2000:]
+        assert run.peak_kib < 1.5 * ref.peak_kib, (impl, run.peak_kib, ref.peak_kib)
+
+
+def test_printing_does_not_grow_memory_or_output(tmp_path: Path) -> None:
+    """100 KB per step (half through sys.stdout, half to file descriptor 2), 146 MB in the
+    test: memory within 1.5x the reference's (before: 3x), and the captured output (shown by
+    -rP) kept to its head and tail."""
+    ref = run_suite(tmp_path, "kmw.KEpisodeMetaworld", "-k", "obs_4")
+    run = run_suite(tmp_path, "tests.hostile_candidates.Prints", "-k", "obs_4", "-rP",
+                    env={"KMW_HOSTILE_BYTES": "100000"})
+    assert run.returncode == 0, run.out[-2000:]
+    assert run.peak_kib < 1.5 * ref.peak_kib, (run.peak_kib, ref.peak_kib)
+    assert "Captured stdout call" in run.out and "Captured stderr call" in run.out
+    assert "bytes of output trimmed" in run.out
+    assert len(run.out) + len(run.err) < 100_000
+
+
+@pytest.mark.parametrize("filters", [(), ("-W", "error")], ids=["default", "W-error"])
+def test_distinct_warnings_are_counted_not_listed(tmp_path: Path, filters: tuple) -> None:
+    """A new 10 KB warning message at every step: kmw's section lists 10 of them, cut to a
+    line; pytest's warnings summary none (before: 58 MB of terminal output); under -W error
+    the verdicts do not change (before: both tests failed)."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.WarnsDistinct", "-k", "ifc_1 or att_2",
+                    *filters, env={"KMW_HOSTILE_BYTES": "10000"})
+    assert run.returncode == 0, run.out[-2000:]
+    assert len(run.out) + len(run.err) < 100_000
+    assert "kmw: warnings from the candidate" in run.out
+    assert "warnings summary" not in run.out
+    assert re.search(r"\.\.\. and \d+ more of \d+ other message\(s\)", run.out)
+
+
 def test_an_exception_with_a_huge_text_is_shown_bounded(tmp_path: Path) -> None:
     """The candidate raises an exception whose own __str__ and __repr__ return 20 MB."""
     run = run_suite(tmp_path, "tests.hostile_candidates.RaisesHugeText", "-k", "ifc_1",
@@ -710,3 +757,14 @@ def test_an_exception_with_a_huge_text_is_shown_bounded(tmp_path: Path) -> None:
     assert (tmp_path / "report.json").stat().st_size < 100_000
     assert len(run.out) + len(run.err) < 200_000
     assert "HugeText: ssss" in run.out and "characters trimmed" in run.out
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_leftover_thread_does_not_keep_the_run_alive(tmp_path: Path, xdist: tuple) -> None:
+    """The candidate starts a non-daemon thread that never ends: the run ends anyway, with its
+    own exit status, and says so (before: serial runs never ended)."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.LeavesThread", "-k", "ifc_1", *xdist)
+    assert run.returncode == 0, run.out[-2000:] + run.err[-2000:]
+    assert re.search(r"kmw: the candidate left 1 non-daemon thread\(s\) running "
+                     r"\('candidate-worker'( \(worker gw\d\))?\); the process ends without "
+                     r"waiting for them", run.out), run.out[-2000:]

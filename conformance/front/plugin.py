@@ -35,6 +35,7 @@ from conformance.front.faults import (
     item_property,
     suite_requirements,
 )
+from conformance.front.isolation import Isolation, candidate_code
 from conformance.front.report import (
     FAIL,
     Aggregator,
@@ -80,8 +81,6 @@ DEFAULT_TIMEOUT = 120.0
 MAX_SECTION = 20_000
 #: The environment variable GitHub Actions sets to the step summary's file.
 GITHUB_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
-#: Distinct candidate warnings listed in the terminal summary (the rest are counted).
-MAX_WARNING_KINDS = 10
 
 
 class ShouldFindingWarning(UserWarning):
@@ -362,6 +361,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _build_state(config, impl)
     config.stash[STATE] = state
     config.pluginmanager.register(KmwSession(config, state), "kmw-session")
+    config.pluginmanager.register(Isolation(config, lambda item: bool(requirement_ids(item))),
+                                  "kmw-isolation")
 
     # No test paths given (nothing on the command line, or only ini testpaths): run the suite.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -554,11 +555,6 @@ class ShortRepr:
         return self.text
 
 
-def _warning_key(message: warnings.WarningMessage) -> tuple[str, str]:
-    category = getattr(message.category, "__name__", str(message.category))
-    return category, _short(str(message.message), 120)
-
-
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -687,16 +683,11 @@ class KmwSession:
             None if self.backstop_fd is None or state.timeout <= 0 else self.backstop_after,
             state.timeout,
         )
-        #: Node IDs of the tests that carry requirement IDs (the suite's), seen in their reports.
-        self.suite_nodeids: set[str] = set()
-        #: Warnings raised in suite tests: (category, message) -> [count, first location].
-        self.candidate_warnings: dict[tuple[str, str], list[Any]] = {}
         #: Requirements whose failure was shown in full; later ones are shortened.
         self.shown_in_full: set[str] = set()
         self.shortened = 0
         self.summary_error: str | None = None
         self.report_error: str | None = None
-        self._plugin_files: dict[str, bool] = {}
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         try:
@@ -744,11 +735,9 @@ class KmwSession:
             self._note_output(report)
 
     def _note_output(self, report: pytest.TestReport) -> None:
-        """Remember the suite's node IDs; shorten a failure of a requirement already shown in
-        full to its violation's first line (the terminal shows the first failure of each
-        requirement in full; -vv all of them; the JSON report keeps every failing example)."""
-        if report.user_properties:
-            self.suite_nodeids.add(report.nodeid)
+        """Shorten a failure of a requirement already shown in full to its violation's first
+        line (the terminal shows the first failure of each requirement in full; -vv all of them;
+        the JSON report keeps every failing example)."""
         if report.when != "call" or not report.failed:
             return
         failed = {v.req_id for _, vs in decode(report.user_properties) for v in vs
@@ -766,37 +755,6 @@ class KmwSession:
             return
         report.longrepr = ShortRepr(short, crash)  # type: ignore[assignment]
         self.shortened += 1
-
-    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, when: str,
-                                nodeid: str) -> None:
-        """Count the warnings suite tests raise (the candidate's; under xdist the controller
-        receives the workers'), except the plugin's own."""
-        if self.is_worker or when != "runtest" or nodeid not in self.suite_nodeids:
-            return
-        category = warning_message.category
-        if isinstance(category, type) and issubclass(category, ShouldFindingWarning):
-            return
-        filename = str(warning_message.filename)
-        own = self._plugin_files.get(filename)
-        if own is None:
-            own = self._plugin_files[filename] = Path(filename).resolve().is_relative_to(
-                SUITE_DIR.parent)
-        if own:
-            return  # the plugin's own (conformance/...)
-        key = _warning_key(warning_message)
-        entry = self.candidate_warnings.get(key)
-        if entry is None:
-            if len(self.candidate_warnings) >= 1000:  # messages that vary without end
-                key = ("", "")
-                entry = self.candidate_warnings.setdefault(key, [0, ""])
-            else:
-                here = self.config.invocation_params.dir
-                try:
-                    shown = Path(filename).resolve().relative_to(here).as_posix()
-                except ValueError:
-                    shown = filename
-                entry = self.candidate_warnings[key] = [0, f"{shown}:{warning_message.lineno}"]
-        entry[0] += 1
 
     def options(self) -> dict[str, Any]:
         cfg = self.state.suite_config
@@ -860,7 +818,9 @@ class KmwSession:
         tr = terminalreporter
         from conformance.engine.properties import build_error  # not at import: plain pytest runs
 
-        unbuildable = build_error(self.state.suite_config)
+        isolation = self.config.pluginmanager.get_plugin("kmw-isolation")
+        with candidate_code(self.config, isolation.counts):  # it builds the candidate
+            unbuildable = build_error(self.state.suite_config)
         if unbuildable:
             tr.write_sep("=", "kmw: the candidate cannot be built", red=True)
             tr.write_line(f"{unbuildable}: nothing could be checked on it (every requirement "
@@ -896,19 +856,12 @@ class KmwSession:
             tr.write_line(self.summary_error, yellow=True)
 
     def _warnings_summary(self, tr: Any) -> None:
-        """One line per distinct warning the candidate raised in suite tests, with its count."""
-        if not self.candidate_warnings:
+        """One line per distinct warning the candidate raised in suite tests, with its count
+        (``conformance.front.isolation`` records them)."""
+        isolation = self.config.pluginmanager.get_plugin("kmw-isolation")
+        lines = isolation.counts.summary_lines() if isolation is not None else []
+        if not lines:
             return
         tr.write_sep("=", "kmw: warnings from the candidate", yellow=True)
-        ranked = sorted(self.candidate_warnings.items(), key=lambda kv: (kv[0] == ("", ""),
-                                                                         -kv[1][0]))
-        for (category, message), (n, where) in ranked[:MAX_WARNING_KINDS]:
-            if (category, message) == ("", ""):
-                tr.write_line(f"{n} x other distinct messages")
-            else:
-                tr.write_line(f"{n} x {category}: {message} (first at {where})")
-        rest = ranked[MAX_WARNING_KINDS:]
-        if rest:
-            tr.write_line(f"... and {sum(n for _, (n, _w) in rest)} more of "
-                          f"{len(rest)} other message(s)")
-
+        for line in lines:
+            tr.write_line(line)
