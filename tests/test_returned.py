@@ -59,6 +59,27 @@ def test_fresh_heavy_values_are_not_kept() -> None:
     assert not returned.check(model, "the end", harness._NO_RESULT, everything=True)
 
 
+def test_sessions_alive_at_once_keep_a_bounded_number_of_heavy_calls() -> None:
+    """30 sessions left alive (as a hypothesis state machine's wait for the cyclic garbage
+    collector), 3 calls each with a new frame: a handful of frames kept, not 60 or 90."""
+    model = _model()
+    sessions = [harness.ReturnedObjects() for _ in range(30)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for returned in sessions:
+            for i in range(3):
+                info = {"frame": np.full(FRAME, i, np.uint8)}
+                assert not returned.check(model, f"step {i}", (np.zeros(41), 0.0, False, False,
+                                                               info))
+                del info
+        kept = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert kept < 2_000_000, kept  # a frame is 172,800 bytes
+
+
 def test_reused_heavy_objects_are_still_caught() -> None:
     obs = [np.arange(41, dtype=np.float32) + i for i in range(30)]
 

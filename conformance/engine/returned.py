@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import sys
+import threading
 import weakref
 import zlib
 from collections import deque
@@ -353,16 +354,25 @@ def _release(holder: _Strong, memo: dict[int, Any], budget: list[int], depth: in
 
 
 class _Record:
-    """One call's observation and info: ``parts`` are ``(requirement, what, watches)``."""
+    """One call's observation and info: ``parts`` are ``(requirement, what, watches)``; a heavy
+    one's ``owner`` (a weak reference to its :class:`ReturnedObjects`) until it is released."""
 
-    __slots__ = ("when", "index", "parts")
+    __slots__ = ("when", "index", "parts", "owner")
 
     def __init__(self, when: str, index: int, parts: list[tuple[str, str, list[Any]]]) -> None:
         self.when, self.index, self.parts = when, index, parts
+        self.owner: weakref.ref[ReturnedObjects] | None = None
 
 
 NO_RESULT = object()
 """``ReturnedObjects.check``'s result for a sweep after the last call (nothing new to keep)."""
+
+#: Heavy calls not released yet, of every :class:`ReturnedObjects` of the process, oldest
+#: first: at most :data:`MAX_UNRELEASED` (sessions that are over but wait for the cyclic garbage
+#: collector, e.g. a hypothesis state machine's, keep none).
+_UNRELEASED: deque[_Record] = deque()
+MAX_UNRELEASED = 2 * RECENT_CALLS
+_RELEASING = threading.Lock()
 
 
 class ReturnedObjects:
@@ -382,14 +392,19 @@ class ReturnedObjects:
     def __init__(self) -> None:
         self.kept: list[_Record] = []
         self._trial_start = 0
-        #: Heavy records not released yet, oldest first.
+        #: This session's heavy records not released yet, oldest first.
         self._recent: deque[_Record] = deque()
         #: Containers something else still referred to when released: tried again later.
         self._shared: list[_Strong] = []
+        #: Findings of releases made by another session's call (the process-wide bound).
+        self._pending: list[Finding] = []
+        self._model: TrialModel | None = None
+        self._when = ""
 
     def check(self, model: TrialModel, when: str, result: Any, sweep: bool = False,
               everything: bool = False) -> list[Finding]:
-        findings: list[Finding] = []
+        self._model, self._when = model, when
+        findings, self._pending = self._pending, []
         if everything:
             earlier = self.kept
         elif sweep:
@@ -404,6 +419,10 @@ class ReturnedObjects:
         for record in earlier:
             self._compare(model, record, when, findings)
         if result is NO_RESULT:
+            while everything and self._recent:  # the session is over: nothing recent to keep
+                self._release(self._recent.popleft())
+            findings += self._pending
+            self._pending = []
             return findings
         obs = info = None
         if isinstance(result, tuple) and len(result) in (2, 5):
@@ -419,9 +438,14 @@ class ReturnedObjects:
         record = _Record(when, len(self.kept), parts)
         self.kept.append(record)
         if weight > LIGHT_BYTES:
+            record.owner = weakref.ref(self)
             self._recent.append(record)
+            _UNRELEASED.append(record)
         while self._recent and self._recent[0].index <= record.index - RECENT_CALLS:
-            self._release(model, self._recent.popleft(), when, findings)
+            self._release(self._recent.popleft())
+        _release_oldest()
+        findings += self._pending
+        self._pending = []
         return findings
 
     def _compare(self, model: TrialModel, record: _Record, when: str,
@@ -431,19 +455,24 @@ class ReturnedObjects:
             if any(w.changed() for w in watches):
                 findings.append(_changed(req, what, record.when, when))
 
-    def _release(self, model: TrialModel, record: _Record, when: str,
-                 findings: list[Finding]) -> None:
-        """Compare ``record`` a last time, then keep only what can still change of it."""
-        budget = [MAX_ITEMS]
-        for i, (req, what, watches) in enumerate(record.parts):
-            (holder,) = watches
-            memo: dict[int, Any] = {}
-            model.checked.add(req)
-            if fingerprint(holder.obj, memo).key != holder.key:
-                findings.append(_changed(req, what, record.when, when))
-            out: list[Any] = []
-            _release(holder, memo, budget, 0, out, self._shared)
-            record.parts[i] = (req, what, out)
+    def _release(self, record: _Record) -> None:
+        """Compare ``record`` a last time (a finding goes to ``_pending``), then keep only what
+        can still change of it."""
+        with _RELEASING:
+            if record.owner is None:
+                return  # released already
+            record.owner = None
+            budget = [MAX_ITEMS]
+            for i, (req, what, watches) in enumerate(record.parts):
+                (holder,) = watches
+                memo: dict[int, Any] = {}
+                if self._model is not None:
+                    self._model.checked.add(req)
+                if fingerprint(holder.obj, memo).key != holder.key:
+                    self._pending.append(_changed(req, what, record.when, self._when))
+                out: list[Any] = []
+                _release(holder, memo, budget, 0, out, self._shared)
+                record.parts[i] = (req, what, out)
 
     def _retry_shared(self) -> None:
         """Release the containers that something else still referred to when released."""
@@ -458,6 +487,18 @@ class ReturnedObjects:
             _release(holder, {}, [MAX_ITEMS], 0, rest, still)
             holder.rest = rest
         self._shared = still
+
+
+def _release_oldest() -> None:
+    """Release the oldest heavy records of the process beyond :data:`MAX_UNRELEASED` (of any
+    session: a record whose session is gone is dropped)."""
+    while _UNRELEASED and (_UNRELEASED[0].owner is None or len(_UNRELEASED) > MAX_UNRELEASED):
+        record = _UNRELEASED.popleft()
+        owner = record.owner() if record.owner is not None else None
+        if owner is not None:
+            owner._release(record)
+        elif record.owner is not None:
+            record.owner, record.parts = None, []
 
 
 def _changed(req: str, what: str, where: str, when: str) -> Finding:
