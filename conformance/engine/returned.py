@@ -46,7 +46,7 @@ import weakref
 import zlib
 from collections import deque
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +67,9 @@ INLINE_BYTES = 256
 
 _NAN = ("nan",)
 _ELIDED = ("...",)
+_DICT_ID = id(dict)
+#: Dicts of at most this many str -> float entries are fingerprinted without a walk.
+_FLOAT_DICT = 64
 _ND = np.ndarray
 # The base class's own attributes: a subclass may override them with Python code.
 _base_of = _ND.base.__get__
@@ -74,12 +77,10 @@ _nbytes = _ND.nbytes.__get__
 _as_base = _ND.view
 
 
-class Print(NamedTuple):
-    """A value's fingerprint: ``key`` to compare, and ``weight``, about the bytes of what the
-    value holds (arrays' buffers, long strings, 16 per element)."""
-
-    key: Any
-    weight: int
+#: A value's fingerprint: ``(key, weight)``, the key to compare and about the bytes of what
+#: the value holds (arrays' buffers, long strings, 16 per element). (A plain tuple: it is
+#: made several times per call.)
+Print = tuple[Any, int]
 
 
 def _owner(arr: np.ndarray) -> np.ndarray:
@@ -96,9 +97,9 @@ def _array_token(a: np.ndarray) -> Any:
     and the bytes in C order, inline when small, else their CRC-32 (read where they lie, in
     chunks when not contiguous: no copy of the whole array)."""
     dtype = a.dtype
-    head = ("a", dtype.str, a.shape, str(dtype) if dtype.names else None)
-    if _nbytes(a) <= INLINE_BYTES:
-        return (*head, a.tobytes())
+    if a.nbytes <= INLINE_BYTES and dtype.names is None:
+        return (dtype.str, a.shape, a.tobytes())  # (no tag: an array's dtype.str is its own)
+    head = (dtype.str, a.shape, str(dtype) if dtype.names else None)
     if a.flags.c_contiguous:
         crc = zlib.crc32(a.reshape(-1).view(np.uint8))
     else:
@@ -191,7 +192,7 @@ class _Walk:
         self.items -= n
         enc = self.enc
         # An info's usual entry (a str key, a float value) inline, the rest encoded.
-        return ("d", id(t), None, *[
+        return ("d", id(t), *[
             (k, v if v == v else _NAN) if type(v) is float and type(k) is str
             else (enc(k, depth), enc(v, depth)) for k, v in dict.items(d)])
 
@@ -221,13 +222,22 @@ class _Walk:
 
 
 def fingerprint(value: Any, memo: dict[int, Any] | None = None) -> Print:
-    """``value``'s :class:`Print`: equal keys for equal contents (NaN equal to NaN), unequal
+    """``value``'s :data:`Print` ``(key, weight)``: equal keys for equal contents (NaN equal to NaN), unequal
     keys when anything the walk looks at changed (barring a BLAKE2b collision). The key is the
     walk's plain data itself for a light value, its 16-byte digest for a heavy one. ``memo`` (id
     of an array -> its token) is filled with the arrays seen, for the release of a heavy call."""
-    if type(value) is _ND and memo is None and _base_of(value) is None and \
-            _nbytes(value) <= INLINE_BYTES and not value.dtype.hasobject:
-        return Print(_array_token(value), _nbytes(value) + 16)  # an observation, as a rule
+    # The usual cases, as the walk would encode them: an observation, an info of floats.
+    t = type(value)
+    if t is _ND and memo is None:  # (an exact ndarray: its attributes are numpy's own)
+        dtype = value.dtype
+        if value.base is None and value.nbytes <= INLINE_BYTES and dtype.names is None \
+                and not dtype.hasobject:
+            return (dtype.str, value.shape, value.tobytes()), value.nbytes + 16
+    elif t is dict and len(value) <= _FLOAT_DICT:
+        items = [(k, v if v == v else _NAN) for k, v in dict.items(value)
+                 if type(v) is float and type(k) is str and len(k) <= INLINE_BYTES]
+        if len(items) == len(value):
+            return ("d", _DICT_ID, *items), 16 * (len(items) + 1)
     walk = _Walk(memo)
     try:
         data = walk.enc(value, 0)
@@ -236,8 +246,8 @@ def fingerprint(value: Any, memo: dict[int, Any] | None = None) -> Print:
         data = walk.opaque(value)
     weight = walk.weight + 16 * (MAX_ITEMS - walk.items + 1)
     if weight <= LIGHT_BYTES:
-        return Print(data, weight)
-    return Print(hashlib.blake2b(marshal.dumps(data, 0), digest_size=16).digest(), weight)
+        return data, weight
+    return hashlib.blake2b(marshal.dumps(data, 0), digest_size=16).digest(), weight
 
 
 # -- what is kept -----------------------------------------------------------------------------
@@ -255,7 +265,7 @@ class _Strong:
     def changed(self) -> bool:
         if self.rest is not None:
             return any(w.changed() for w in self.rest)
-        return fingerprint(self.obj).key != self.key
+        return fingerprint(self.obj)[0] != self.key
 
 
 def _refs(holder: _Strong) -> int:
@@ -309,7 +319,7 @@ def _release_array(v: np.ndarray, memo: dict[int, Any]) -> Any:
     a = _as_base(v, _ND)
     owner = _owner(a)
     if a.dtype.hasobject or _memory(owner) is None:
-        return _Strong(v, fingerprint(v).key)
+        return _Strong(v, fingerprint(v)[0])
     token = memo.get(id(v))
     return _Region(a, owner, token if token is not None else _array_token(a))
 
@@ -331,7 +341,7 @@ def _release(holder: _Strong, memo: dict[int, Any], budget: list[int], depth: in
         holder.obj = None  # immutable, or opaque: nothing in it is compared
         return
     if not _only_ours(holder):
-        holder.key = fingerprint(holder.obj).key
+        holder.key = fingerprint(holder.obj)[0]
         out.append(holder)
         shared.append(holder)
         return
@@ -432,9 +442,9 @@ class ReturnedObjects:
         for req, what, obj in (("KMW-OBS-4", "observation", obs),
                                ("KMW-LOG-5", "info dict", info)):
             if obj is not None:
-                p = fingerprint(obj)
-                weight += p.weight
-                parts.append((req, what, [_Strong(obj, p.key)]))
+                key, w = fingerprint(obj)
+                weight += w
+                parts.append((req, what, [_Strong(obj, key)]))
         record = _Record(when, len(self.kept), parts)
         self.kept.append(record)
         if weight > LIGHT_BYTES:
@@ -452,8 +462,10 @@ class ReturnedObjects:
                  findings: list[Finding]) -> None:
         for req, what, watches in record.parts:
             model.checked.add(req)
-            if any(w.changed() for w in watches):
-                findings.append(_changed(req, what, record.when, when))
+            for w in watches:
+                if w.changed():
+                    findings.append(_changed(req, what, record.when, when))
+                    break
 
     def _release(self, record: _Record) -> None:
         """Compare ``record`` a last time (a finding goes to ``_pending``), then keep only what
@@ -468,7 +480,7 @@ class ReturnedObjects:
                 memo: dict[int, Any] = {}
                 if self._model is not None:
                     self._model.checked.add(req)
-                if fingerprint(holder.obj, memo).key != holder.key:
+                if fingerprint(holder.obj, memo)[0] != holder.key:
                     self._pending.append(_changed(req, what, record.when, self._when))
                 out: list[Any] = []
                 _release(holder, memo, budget, 0, out, self._shared)
@@ -545,13 +557,19 @@ def _shown(v: Any) -> Any:
 def frozen(result: Any) -> Any:
     """``result`` as a line of the trial log keeps it: nothing the candidate can change later,
     nothing large. The observation is copied (only its first three values and its last when it
-    is larger: what the log shows); the ``info``'s scalar values are kept (its first
+    has over 64: what the log shows); the ``info``'s scalar values are kept (its first
     :data:`LOG_ITEMS` entries), other values, the reward and the flags become descriptions."""
     if not (isinstance(result, tuple) and len(result) == 5):
         return result
     obs, r, term, trunc, info = result
     if isinstance(obs, np.ndarray):
-        obs = np.array(obs, copy=True) if obs.size <= 4 else obs.flat[[0, 1, 2, obs.size - 1]]
+        obs = np.array(obs, copy=True) if obs.size <= 64 else obs.flat[[0, 1, 2, obs.size - 1]]
     if isinstance(info, dict):
-        info = {k: _shown(v) for k, v in islice(dict.items(info), LOG_ITEMS)}
-    return (obs, _shown(r), _shown(term), _shown(trunc), info)
+        items = dict.items(info) if len(info) <= LOG_ITEMS else islice(dict.items(info), LOG_ITEMS)
+        info = {k: v if type(v) is float else _shown(v) for k, v in items}
+    if type(r) is not float:
+        r = _shown(r)
+    if type(term) is not bool or type(trunc) is not bool:
+        term, trunc = _shown(term), _shown(trunc)
+    return (obs, r, term, trunc, info)
+
