@@ -32,6 +32,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,20 +44,27 @@ from conformance.engine.keys import resolve_key_scheme
 from conformance.engine.loader import load_candidate
 from conformance.engine.properties import random_examples
 from conformance.engine.spec import contract_version, load_spec
-from conformance.engine.violations import NotChecked
+from conformance.engine.violations import OBSERVED, NotChecked
 from conformance.front import profiles
 from conformance.front.config import BACKENDS, ENV_APIS, SuiteConfig
-from conformance.front.plugin import DEFAULT_TIMEOUT, MARKER, marked_ids
+from conformance.front.plugin import (
+    DEFAULT_TIMEOUT,
+    MARKER,
+    candidate_outcome,
+    marked_ids,
+    os_exit_guarded,
+    unchecked_by_keys,
+)
 from conformance.front.report import Aggregator, build_report, decode, encode, plugin_version
 from conformance.front.timeouts import available, time_limit
 from conformance.front.verdicts import (
-    EXPECTED_FAILURE,
     FAIL,
     NOT_CHECKED,
     PASS,
     Verdict,
     bound_exception,
     decide_failure,
+    observed_verdicts,
     uniform,
 )
 
@@ -80,7 +88,10 @@ class SuiteCall:
     params: tuple[tuple[str, Any], ...] = ()
 
     def __call__(self, config: SuiteConfig) -> None:
-        fixtures = {"kmw_config": config, "kmw_target": self.reqs[0] if self.reqs else None}
+        if len(self.reqs) != 1:
+            raise TypeError(f"a suite property needs exactly one {MARKER} mark on {self.name}")
+        # What ``suite_arguments(request)`` reads: the configuration and the marked requirement.
+        fixtures = {"request": SimpleNamespace(kmw_suite_arguments=(config, self.reqs[0]))}
         kwargs = dict(self.params)
         for arg in inspect.signature(self.func).parameters:
             if arg in kwargs:
@@ -88,10 +99,9 @@ class SuiteCall:
             if arg not in fixtures:
                 raise TypeError(f"{self.name} asks for fixture {arg!r}, which the in-process "
                                 "runner does not provide")
-            if arg == "kmw_target" and len(self.reqs) != 1:
-                raise TypeError(f"kmw_target needs exactly one {MARKER} mark on {self.name}")
             kwargs[arg] = fixtures[arg]
-        self.func(**kwargs)
+        with os_exit_guarded():
+            self.func(**kwargs)
 
 
 def _marks(func: Callable[..., Any], name: str) -> list[Any]:
@@ -256,14 +266,12 @@ def call_verdicts(call: SuiteCall, config: SuiteConfig, spec: Any, timeout: floa
             exc = e
     if exc is None and fired["fired"]:
         exc = pytest.fail.Exception(f"exceeded --kmw-timeout={timeout:g} s", pytrace=False)
+    elif exc is not None and not isinstance(exc, NotChecked):
+        exc = candidate_outcome(exc)  # pytest outcomes from the candidate: its failure
     if exc is None:
         verdicts = uniform(reqs, PASS, None)
     elif isinstance(exc, NotChecked):  # the plugin's pytest_pyfunc_call makes it a skip
         verdicts = uniform(reqs, NOT_CHECKED, str(exc))
-    elif isinstance(exc, pytest.skip.Exception):
-        verdicts = uniform(reqs, NOT_CHECKED, str(exc.msg))
-    elif isinstance(exc, pytest.xfail.Exception):
-        verdicts = uniform(reqs, EXPECTED_FAILURE, str(exc.msg))
     else:
         bound_exception(exc)
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -271,6 +279,7 @@ def call_verdicts(call: SuiteCall, config: SuiteConfig, spec: Any, timeout: floa
         verdicts = decision.verdicts
         failed = decision.shown == "failed"
     verdicts = [replace(v, schedule_classes=tuple(EXERCISED.take(v.req_id))) for v in verdicts]
+    verdicts += observed_verdicts(OBSERVED.take(), reqs, spec, {}, config.strict)
     return verdicts, failed
 
 
@@ -282,10 +291,11 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
     keys = resolve_key_scheme(options.keys, search_dir=ROOT)
     config = SuiteConfig(candidate=candidate, impl=impl, backend=options.backend,
                          env_api=options.env_api, keys=keys, strict=options.strict)
-    aggregator = Aggregator(spec, {})
+    aggregator = Aggregator(spec, {}, declared=unchecked_by_keys(keys, spec))
     failed: list[str] = []
     for rid in spec:
         EXERCISED.take(rid)  # nothing recorded by an earlier run is this run's
+    OBSERVED.take()
     with hypothesis_profile(profile) as chosen:
         for call in suite_calls() if calls is None else calls:
             verdicts, call_failed = call_verdicts(call, config, spec, options.timeout)
@@ -295,7 +305,9 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
             if call_failed:
                 first = next((v.reason for v in verdicts if v.outcome == FAIL), "") or ""
                 failed.append(f"FAILED {call.name} - {first.splitlines()[0] if first else ''}")
-    exit_status = int(pytest.ExitCode.TESTS_FAILED) if failed else int(pytest.ExitCode.OK)
+    # As the plugin's pytest_sessionfinish: exit 0 only when every MUST was checked and held.
+    exit_status = int(pytest.ExitCode.TESTS_FAILED) if failed or aggregator.unmet() \
+        else int(pytest.ExitCode.OK)
     report = build_report(
         aggregator=aggregator,
         contract_version=contract_version(),

@@ -58,8 +58,11 @@ def test_a_saved_failure_survives_the_other_properties_and_is_replayed(tmp_path)
     saved = _saved(tmp_path)
     assert saved, "the failing example was not saved"
 
+    # (The other properties may see the bug too, and report it under KMW-LOG-3 in the table,
+    # but none of their own tests fails; a partial run never exits 0.)
     others = _suite(tmp_path, "-k", "not log_3 and not spec_coverage")
-    assert others.returncode == 0, others.stdout[-3000:]
+    summary = others.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary, others.stdout[-3000:]
     after = _saved(tmp_path)
     for key, entries in saved.items():  # the other properties neither read nor deleted them
         assert entries <= after.get(key, set()), (key, entries, after.get(key))

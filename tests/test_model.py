@@ -57,6 +57,8 @@ class Call:
     events: list[Event]
     result: Any
     name: str = field(default="")
+    #: Calls another instance made on this candidate's envs before this call.
+    foreign: list[Event] = field(default_factory=list)
 
 
 def conforming_trial() -> list[Call]:
@@ -73,26 +75,34 @@ def conforming_trial() -> list[Call]:
              (out(5, 0.0), 0.5, False, True,
               {f"{P} Episode 1 Success": 0.0, f"{P} Episode 1 Return": 1.0,
                f"{P} Total Successes": 1.0, f"{P} Success Rate": 0.5}), "final"),
+        Call("reset", [reset_event(6)], (out(6, 1.0), {}), "second reset"),
     ]
 
 
-def run(trial: list[Call], task_name: str = "c-v3", checked: set[str] | None = None) -> list[str]:
+#: What a conforming wrapper's constructor does: build the env and set one of its tasks.
+CONSTRUCTION = [Event("init", ENV, "c-v3"), Event("set_task", ENV, "c-v3", task=TASK)]
+
+
+def run(trial: list[Call], task_name: str = "c-v3", checked: set[str] | None = None,
+        construction: list[Event] = CONSTRUCTION, findings: list | None = None) -> list[str]:
     """The requirement IDs of every finding the model files on ``trial``, in order
-    (``checked``, if given, receives the IDs the model checked)."""
+    (``checked``, if given, receives the IDs the model checked; ``findings`` the findings)."""
     ctx = ContractContext(
         k=K, max_len=L, split="train", obs_dim=D,
         observation_space=gym.spaces.Box(-10.0, 10.0, (D + 1,), np.float32), keys=KMW_KEYS,
         split_tasks=[TASK], split_classes={"c-v3": object})
     model = TrialModel(ctx)
-    model.note_events([Event("init", ENV, "c-v3"), Event("set_task", ENV, "c-v3", task=TASK)])
+    got = list(model.on_construction(construction))
     candidate = SimpleNamespace(task_name=task_name, reward_scales={})
-    found: list[str] = []
     for call in trial:
+        got += model.on_foreign(call.foreign)
         on = model.on_reset if call.kind == "reset" else model.on_step
-        found += [f.req_id for f in on(call.result, call.events, candidate)]
+        got += on(call.result, call.events, candidate)
     if checked is not None:
         checked |= model.checked
-    return found
+    if findings is not None:
+        findings += got
+    return [f.req_id for f in got]
 
 
 def _result(trial: list[Call], name: str, index: int, value: Any) -> None:
@@ -118,6 +128,10 @@ def _events(trial: list[Call], name: str, events: list[Event]) -> None:
     next(c for c in trial if c.name == name).events = events
 
 
+def _foreign(trial: list[Call], name: str, events: list[Event]) -> None:
+    next(c for c in trial if c.name == name).foreign = events
+
+
 def _flag(trial: list[Call], name: str, flag: float) -> None:
     call = next(c for c in trial if c.name == name)
     arr = call.result[0].copy()
@@ -138,13 +152,24 @@ BROKEN: list[tuple[str, Callable[[list[Call]], None], str]] = [
      lambda t: _result(t, "step 1", 0, np.array([50.0, 0.0, 0.0], np.float32)), "KMW-OBS-2"),
     ("done flag on the first attempt's end", lambda t: _result(t, "boundary", 3, True),
      "KMW-ATT-2"),
-    ("done flag inside an attempt", lambda t: _result(t, "step 1", 2, True), "KMW-ATT-2"),
+    # Done inside an attempt ends the attempt where it goes on: KMW-ATT-1's sentence first.
+    ("done flag inside an attempt", lambda t: _result(t, "step 1", 2, True), "KMW-ATT-1"),
+    ("done flag on the last attempt's step L-1",
+     lambda t: _result(t, "step 3", 3, True), "KMW-ATT-1"),
+    # The attempt was ended (logged), only the flag is missing: KMW-ATT-2.
     ("no done flag on the final step", lambda t: _result(t, "final", 3, False), "KMW-ATT-2"),
+    # Neither ended nor flagged: the attempt goes on past L (KMW-ATT-1).
+    ("the last attempt goes on past L",
+     lambda t: (_result(t, "final", 3, False), _result(t, "final", 4, {})), "KMW-ATT-1"),
     ("terminal observation at the boundary",
      lambda t: _result(t, "boundary", 0, out(2, 1.0)), "KMW-SR-2"),
     ("no soft reset at L",
      lambda t: (_events(t, "boundary", [step_event(2, 2.0, success=True)]),
-                _flag(t, "boundary", 0.0)), "KMW-EPL-1"),
+                _flag(t, "boundary", 0.0)), "KMW-ATT-1"),
+    ("reset() that resets no env",
+     lambda t: _events(t, "second reset", []), "KMW-OBS-3"),
+    ("another instance resets the trial's env", lambda t: _foreign(t, "step 3", [reset_event(7)]),
+     "KMW-SR-4"),
     ("two env resets between attempts",
      lambda t: _events(t, "boundary", [step_event(2, 2.0, success=True), reset_event(3),
                                        reset_event(3)]), "KMW-SR-4"),
@@ -190,6 +215,55 @@ def test_the_model_names_the_broken_requirement(name: str, breaks: Callable, req
 
 def test_a_wrong_task_name_is_ifc_5() -> None:
     assert "KMW-IFC-5" in run(conforming_trial(), task_name="other-v3")
+
+
+def test_set_task_at_construction_counts_for_kmw_tsk_1() -> None:
+    # A constructor that reads the spaces from an env with a task of the other split set.
+    probe = [Event("init", ENV + 1, "c-v3"), Event("set_task", ENV + 1, "c-v3", task=OTHER_TASK)]
+    findings: list = []
+    assert run(conforming_trial(), construction=CONSTRUCTION + probe, findings=findings) == [
+        "KMW-TSK-1"]
+    assert findings[0].summary.startswith("at construction:")
+
+
+def test_a_reset_without_an_env_reset_is_followed_on_the_same_task() -> None:
+    # The model files KMW-OBS-3 and goes on (the new trial runs on the env and task it had),
+    # so what the candidate draws next is still checked: no blocking finding, no other one.
+    trial = conforming_trial()
+    _events(trial, "second reset", [])
+    findings: list = []
+    assert run(trial, findings=findings) == ["KMW-OBS-3"]
+    assert not findings[0].blocking
+
+
+def _limit_truncation(limit: int, own: int) -> Event:
+    """The final call's env step (obs 5), truncated by a step limit at the attempt's step L."""
+    e = step_event(5, 0.5, truncated=True)
+    e.path_length, e.limit, e.own_limit = L, limit, own
+    return e
+
+
+def test_a_truncation_at_a_limit_the_candidate_set_to_l_is_its_own_cut() -> None:
+    # A wrapper that sets the env's limit to L and lets the env cut its attempts: the cut at L
+    # checks KMW-ATT-3 and EPL-1 as a cut the wrapper counts itself would.
+    trial = conforming_trial()
+    _events(trial, "final", [_limit_truncation(L, own=500)])
+    checked: set[str] = set()
+    assert run(trial, checked=checked) == []
+    assert {"KMW-ATT-3", "KMW-EPL-1"} <= checked
+    # The env's own limit (not set by the wrapper) is an end by the env: ATT-3 not checked.
+    trial = conforming_trial()
+    _events(trial, "final", [_limit_truncation(L, own=L)])
+    checked = set()
+    assert run(trial, checked=checked) == [] and "KMW-ATT-3" not in checked
+
+
+def test_consequences_name_their_root() -> None:
+    trial = conforming_trial()
+    _result(trial, "step 3", 3, True)  # the last attempt ended one step early, done set
+    findings: list = []
+    assert run(trial, findings=findings)[:3] == ["KMW-ATT-1", "KMW-ATT-2", "KMW-ATT-3"]
+    assert [f.follows for f in findings[:3]] == [None, "KMW-ATT-1", "KMW-ATT-1"]
 
 
 def test_every_row_breaks_something_and_rows_are_distinct() -> None:

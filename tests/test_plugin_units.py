@@ -30,7 +30,7 @@ from conformance.front.profiles import CI, DEV, database_dir, default_profile, r
 from conformance.front.report import Aggregator, build_report, decode, encode, write_json_atomic
 from conformance.front.timeouts import KmwTimeout, time_limit
 from conformance.front.verdicts import Verdict, decide_failure
-from conformance.front.xfail import XfailFileError, parse_xfail_text
+from conformance.front.xfail import XfailFileError, load_xfail_file, parse_xfail_text
 
 HEADER = "| ID | level | requirement | enforced by |\n|---|---|---|---|\n"
 
@@ -254,6 +254,13 @@ def test_xfail_file_parsing() -> None:
         "KMW-ATT-1": "ends attempts late",
         "KMW-IFC-4": "listed in the xfail file",
     }
+
+
+def test_xfail_file_with_a_byte_order_mark(tmp_path) -> None:
+    # Some editors start a UTF-8 file with a BOM: it is not part of the first ID.
+    path = tmp_path / "known.txt"
+    path.write_bytes("KMW-ATT-1  late\n".encode("utf-8-sig"))
+    assert load_xfail_file(path, load_spec()) == {"KMW-ATT-1": "late"}
 
 
 @pytest.mark.parametrize(

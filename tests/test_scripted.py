@@ -151,7 +151,12 @@ def test_rewards_are_float32_exact_with_full_mantissas():
     rewards = np.array([env.step(ACTION)[1] for _ in range(100)])
     assert np.array_equal(rewards.astype(np.float32).astype(np.float64), rewards)
     assert not np.array_equal(rewards.astype(np.float16).astype(np.float64), rewards)
-    assert rewards.min() >= 0.125 and rewards.max() < 8
+    assert rewards.min() >= 2.0**-7 and rewards.max() < 8
+    # Orders of magnitude, as Meta-World's (0 to 10): any 10 consecutive steps of an attempt
+    # meet every binary exponent from -7 to 2, so a cap or clip on large rewards shows.
+    exponents = np.frexp(rewards)[1] - 1
+    for start in range(0, 90, 7):
+        assert set(exponents[start:start + 10]) == set(range(-7, 3)), exponents[start:start + 10]
 
 
 def test_set_task_of_another_class_is_refused():

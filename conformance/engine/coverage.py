@@ -73,9 +73,11 @@ def _end(step: int, kind: str) -> tuple[AttemptScript, ...]:
 
 _NONE = (AttemptScript(),)
 #: Attempt scripts of the reward-scale classes: the env terminates attempt 1 on its step 1,
-#: truncates attempt 2 on step 2, and lets attempt 3 run to L.
+#: truncates attempt 2 on step 2, and lets attempt 3 run to L (10 steps: its rewards meet every
+#: magnitude the scripted world has, 2**-7 to 8, so a clip or a cap on large rewards shows).
 _SCALE_ENDS = (AttemptScript(frozenset({1}), 1, "terminated"),
                AttemptScript(frozenset(), 2, "truncated"), AttemptScript())
+_SCALE_L = 10
 
 #: Every schedule class, by name.
 CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
@@ -143,8 +145,12 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
     ScheduleClass("protocol-size", "k=10, L=500 on envs whose limit is 500: a 5000-step trial, "
                   "the size of a 10-attempt Meta-World protocol", _NONE, k=10, max_len=500,
                   trials=1, classes=1, tasks_per_class=1),
+    ScheduleClass("many-attempts", "260 one-step attempts of one env (k=13, 20 trials): an env "
+                  "reset hundreds of times in one candidate's life", (AttemptScript(frozenset({1})),
+                  AttemptScript()), k=13, max_len=1, trials=20, classes=1, tasks_per_class=1),
     ScheduleClass("two-instances", "two candidates stepped in turn, as a vector of envs steps "
-                  "them: nothing of one may show in the other",
+                  "them, on two benchmark objects sharing their env classes (as Meta-World's "
+                  "do): nothing of one may show in the other",
                   (AttemptScript(frozenset({2})), AttemptScript(frozenset(), 1, "terminated"),
                    AttemptScript()), k=3, max_len=3, paired=True),
     # One class per split, so every trial runs the scale under test whatever the candidate
@@ -152,11 +158,12 @@ CLASSES: dict[str, ScheduleClass] = {c.name: c for c in (
     # Attempts end by an env termination, an env truncation before L, and L, so the scale is
     # applied on every kind of step.
     *(ScheduleClass(f"reward-scale-{label}", f"every class has reward scale {scale:g}; "
-                    "attempts end by the env (terminated, truncated) and by L", _SCALE_ENDS,
-                    k=3, max_len=3, classes=1, tasks_per_class=1, scales=(scale,))
+                    "attempts end by the env (terminated, truncated) and by L=10 (rewards from "
+                    "2**-7 to 8)", _SCALE_ENDS, k=3, max_len=_SCALE_L, classes=1,
+                    tasks_per_class=1, scales=(scale,))
       for label, scale in (("2", 2.0), ("negative", -0.5), ("0", 0.0), ("10", 10.0))),
     ScheduleClass("reward-scale-elsewhere", "a scale on the other split's class only: the "
-                  "trial's class has none (1.0)", _SCALE_ENDS, k=3, max_len=3, classes=1,
+                  "trial's class has none (1.0)", _SCALE_ENDS, k=3, max_len=_SCALE_L, classes=1,
                   tasks_per_class=1, scales=(3.0,), scale_split="test"),
 )}
 
@@ -186,7 +193,7 @@ CLASSES_FOR: dict[str, list[str]] = {
     # shape/dtype/bounds and values on reset, inside attempts, at boundaries and final steps
     "KMW-OBS-2": ["L-only", "env-terminated-mid", "k-1-L-1", "large-k"],
     "KMW-OBS-3": ["L-only", "env-terminated-mid", "env-truncated-step-1", "large-L",
-                  "many-classes-many-tasks", "two-instances"],
+                  "many-classes-many-tasks", "many-attempts", "two-instances"],
     # an array or dict reused later shows on a later call of any kind, of the trial or a later
     # one (every object a candidate returned is compared again at each reset and at the end);
     # rings of over a thousand buffers are tried for observations only (long-session costs
@@ -203,14 +210,17 @@ CLASSES_FOR: dict[str, list[str]] = {
     "KMW-SR-1": [*_ENDS, *_SHAPES, "two-instances"],
     "KMW-SR-2": [*_ENDS, "L-only", "L-1", "large-k", "two-instances"],
     "KMW-SR-3": [*_ENDS, *_SHAPES, "two-instances"],
-    "KMW-SR-4": [*_ENDS, "L-only", "L-1", "large-k", "many-classes-many-tasks", "two-instances"],
+    # an env used for hundreds of attempts (rebuilt after some number of resets)
+    "KMW-SR-4": [*_ENDS, "L-only", "L-1", "large-k", "many-classes-many-tasks", "many-attempts",
+                 "two-instances"],
     "KMW-EPL-1": ["L-only", "L-1", "large-k", "large-L", "env-limit-equals-L", "k-1",
                   "two-instances"],
-    "KMW-EPL-2": ["L-above-limit", "L-above-500"],
+    # an L above the env's limit (honoured or rejected), and one equal to it (never rejected)
+    "KMW-EPL-2": ["L-above-limit", "L-above-500", "env-limit-equals-L"],
     # the step after the end: after an L end, an env end, and a one-step trial
     "KMW-ATT-5": ["L-only", "env-terminated-mid", "k-1-L-1"],
     "KMW-TSK-1": ["many-classes-many-tasks", "ml1-shared-class", "two-instances"],
-    "KMW-LOG-1": [*_SUCCESS, *_ENDS, "large-k", "k-1", "L-1", "two-instances"],
+    "KMW-LOG-1": [*_SUCCESS, *_ENDS, "large-k", "k-1", "L-1", "many-attempts", "two-instances"],
     "KMW-LOG-2": ["L-only", "env-terminated-mid", "env-truncated-step-1", "large-k",
                   *_SCALES, "several-trials", "two-instances"],
     "KMW-LOG-3": [*_SUCCESS, "large-k", "k-1", "L-1", "k-1-L-1", "env-terminated-mid",

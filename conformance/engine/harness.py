@@ -10,16 +10,25 @@ the env calls the candidate made, and every :class:`Finding` is handled for the 
   follow the candidate, so the example stops there (that requirement has its own property);
 - other findings are ignored by this property.
 
-An exception raised by the candidate fails the target requirement with the candidate's
-traceback chained, unless the underlying env raised it (stepped past its limit or its end),
-which is a finding of its own.
+Every finding of another requirement is also *observed*: the first violation of each
+requirement is recorded, with its reproduction, in :data:`~conformance.engine.violations.OBSERVED`
+and reported under its own ID (a violation the model sees in any test is a violation).
+
+Every call into candidate code (construction, ``reset``, ``step``, setting ``reward_scales``)
+is a boundary: any exception it raises (``SystemExit``, pytest's ``Skipped``, ... but not a
+``KeyboardInterrupt`` or the front's time limit, see
+:func:`~conformance.engine.violations.raised_by_candidate`) is the candidate's doing. Raised at
+construction with valid arguments it is a KMW-IFC-6 finding (:class:`CannotBuild`); raised by
+``reset``/``step`` it is a KMW-IFC-1 finding (they return, the contract says), unless the
+underlying env raised it (stepped past its limit or its end), which is a finding of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -31,7 +40,12 @@ from conformance.engine.returned import ReturnedObjects
 from conformance.engine.returned import frozen as _frozen
 from conformance.engine.scripted import decode_task, task_label
 from conformance.engine.spy import Event, SpyBenchmark
-from conformance.engine.violations import ContractViolation, hide_frame
+from conformance.engine.violations import (
+    OBSERVED,
+    ContractViolation,
+    hide_frame,
+    raised_by_candidate,
+)
 
 TRACE_LINES = 40
 
@@ -55,16 +69,56 @@ class Rejected(Exception):
         Rejected.raised += 1
 
 
-class CannotBuild(Exception):
-    """The candidate raised at construction with valid arguments: nothing can be checked on
-    it. Properties turn this into a failure of their (MUST) target or a not-checked (SHOULD)."""
+def construction_call(plan: TrialPlan) -> str:
+    """How a candidate is built for ``plan``, as Python."""
+    return (f"Candidate(benchmark, {plan.split!r}, {plan.k}, "
+            f"max_episode_length={plan.max_len})")
 
-    def __init__(self, plan: TrialPlan, exc: BaseException) -> None:
-        self.call = (f"Candidate(benchmark, {plan.split!r}, {plan.k}, "
-                     f"max_episode_length={plan.max_len})")
-        self.error = f"{type(exc).__name__}: {exc}"
-        super().__init__(f"the candidate cannot be built on valid arguments: {self.call} "
-                         f"raised {self.error}")
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` of a candidate's exception, in one bounded line (its ``str`` may be
+    huge or raise: it is the candidate's code)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r:.100}) was called"
+    try:
+        text = str(exc)
+    except BaseException as inner:  # noqa: BLE001 - a hostile __str__
+        if not raised_by_candidate(inner):
+            raise
+        text = f"<its str() raised {type(inner).__name__}>"
+    text = " ".join(text.split())
+    return f"{type(exc).__name__}: {text[:500]}{'...' if len(text) > 500 else ''}"
+
+
+class CannotBuild(Blocked):
+    """The candidate cannot be built with valid arguments (it raised, or returned no env):
+    KMW-IFC-6. Nothing can be checked on that example; a property counts it as blocked by
+    KMW-IFC-6, whose finding is observed with the construction and the error."""
+
+    def __init__(self, plan: TrialPlan, error: str, *, root: Finding | None = None) -> None:
+        self.call = construction_call(plan)
+        self.error = error
+        super().__init__(Finding("KMW-IFC-6", f"the candidate cannot be built with valid "
+                                 f"arguments: {self.call} {error}",
+                                 expected="a candidate built on valid arguments", got=error,
+                                 follows=None if root is None else root.req_id))
+        self.root = root
+
+
+def build_candidate(factory: Callable[..., Any], benchmark: Any, plan: TrialPlan) -> Any:
+    """``factory(benchmark, split, k, max_episode_length=L)`` across the candidate boundary:
+    :class:`CannotBuild` if it raises (see :func:`raised_by_candidate`) or returns something
+    without ``reset`` and ``step`` methods."""
+    try:
+        candidate = factory(benchmark, plan.split, plan.k, max_episode_length=plan.max_len)
+    except BaseException as exc:
+        if not raised_by_candidate(exc):
+            raise
+        raise CannotBuild(plan, f"raised {describe_error(exc)}") from exc
+    if not (callable(getattr(candidate, "reset", None)) and callable(getattr(candidate, "step", None))):
+        raise CannotBuild(plan, f"returned {type(candidate).__name__} {candidate!r:.80}, not an "
+                          "env with reset() and step()")
+    return candidate
 
 
 class Recording:
@@ -157,14 +211,15 @@ class CheckTally:
                    "KMW-EPL-2 allows")
         if self.rejected and self.rejected >= self.examples:
             return f"not checked: every construction was rejected ({rejects})"
-        found = sorted(r for r in self.blocked_by if r.startswith("KMW-"))
+        found = sorted(r for r in self.blocked_by if r != "KMW-IFC-6")
         causes = []
+        if "KMW-IFC-6" in self.blocked_by:
+            causes.append("the candidate could not be built where the examples needed it (see "
+                          "KMW-IFC-6's outcome)")
         if found:
             which = "that requirement's" if len(found) == 1 else "those requirements'"
             causes.append(f"a blocking finding of {' or '.join(found)} stopped the examples "
                           f"first (see {which} outcome)")
-        if any(not r.startswith("KMW-") for r in self.blocked_by):
-            causes.append("the candidate raised before the examples got there")
         if self.rejected:
             causes.append(f"constructions were rejected ({rejects})")
         if not causes:
@@ -173,8 +228,27 @@ class CheckTally:
         return f"not checked: no example could check {self.target}: " + "; ".join(causes)
 
 
+def _read(candidate: Any, name: str) -> Any:
+    """``getattr(candidate, name, None)``, ``None`` also when reading it raises (the model then
+    cannot use it; the requirements about the attribute read it themselves)."""
+    try:
+        return getattr(candidate, name, None)
+    except BaseException as exc:
+        if not raised_by_candidate(exc):
+            raise
+        return None
+
+
 class Session:
-    """One candidate on one spied benchmark, checked call by call against the model."""
+    """One candidate on one spied benchmark, checked call by call against the model.
+
+    ``shares=other``: this candidate's benchmark is a copy of ``other``'s, sharing its env
+    classes as Meta-World's copies do (see :class:`~conformance.engine.spy.SpyBenchmark`); the
+    two are *peers*: a call of one that touches the env of the other's running trial is a
+    KMW-SR-4 finding of the other (they share an env). ``observe=False``: this session's
+    findings of other requirements are not observed (a :class:`MidTrialPair` decides what the
+    interrupted candidate's findings are).
+    """
 
     def __init__(
         self,
@@ -188,42 +262,94 @@ class Session:
         impl: str | None = None,
         recording: Recording | None = None,
         built_on: str | None = None,
+        shares: Session | None = None,
+        observe: bool = True,
     ) -> None:
         self.recording = recording if recording is not None else Recording(
             impl, getattr(keys, "name", None))
         self.sid = self.recording.new_session(candidate_factory, benchmark, plan, target,
                                               built_on)
-        self.spy = SpyBenchmark(benchmark)
+        self.spy = SpyBenchmark(benchmark, shares=None if shares is None else shares.spy)
         self.log = self.spy.log
+        self.peers: list[Session] = []
+        self.foreign: list[Event] = []
         self.plan = plan
         self.target = target
+        self.observe = observe
         self.last_findings: list[Finding] = []
         self.trace: deque[Any] = deque(maxlen=TRACE_LINES)
         self.split = plan.split
         self.split_tasks = self.spy.train_tasks if plan.split == "train" else self.spy.test_tasks
         split_classes = self.spy.train_classes if plan.split == "train" else self.spy.test_classes
-        limits = [getattr(c, "max_path_length", None) for c in split_classes.values()]
-        min_limit = min((x for x in limits if isinstance(x, int)), default=None)
-        try:
-            self.candidate = candidate_factory(self.spy, plan.split, plan.k,
-                                               max_episode_length=plan.max_len)
-        except Exception as exc:
-            if min_limit is not None and plan.max_len > min_limit:
-                raise Rejected(str(exc)) from exc
-            raise CannotBuild(plan, exc) from exc
-        construction_events = self.log.take()
-        if plan.reward_scales:
-            self.candidate.reward_scales = dict(plan.reward_scales)
-        self.model = TrialModel(ContractContext(
-            k=plan.k, max_len=plan.max_len, split=plan.split, obs_dim=obs_dim,
-            observation_space=getattr(self.candidate, "observation_space", None),
-            keys=keys, split_tasks=self.split_tasks, split_classes=dict(split_classes)))
-        self.model.note_events(construction_events)
         self.trace.append(f"Candidate(benchmark, split={plan.split!r}, k_episodes={plan.k}, "
                           f"max_episode_length={plan.max_len})"
                           + (f"; reward_scales={plan.reward_scales}" if plan.reward_scales else ""))
+        try:
+            self.candidate = build_candidate(candidate_factory, self.spy, plan)
+        except CannotBuild as cannot:
+            self.log.take()
+            self._construction_failed(candidate_factory, benchmark, plan, split_classes, cannot)
+        construction_events = self.log.take()
+        self.model = TrialModel(ContractContext(
+            k=plan.k, max_len=plan.max_len, split=plan.split, obs_dim=obs_dim,
+            observation_space=_read(self.candidate, "observation_space"),
+            keys=keys, split_tasks=self.split_tasks, split_classes=dict(split_classes),
+            reward_scales=dict(plan.reward_scales)))
+        if shares is not None:
+            self.peers.append(shares)
+            shares.peers.append(self)
         self.steps_in_trial = 0
         self.returned = ReturnedObjects()
+        findings = self.model.on_construction(construction_events)
+        if plan.reward_scales:
+            try:
+                self.candidate.reward_scales = dict(plan.reward_scales)
+            except BaseException as exc:
+                if not raised_by_candidate(exc):
+                    raise
+                findings.append(Finding("KMW-REW-1", "setting candidate.reward_scales on the "
+                                        f"instance raised {describe_error(exc)}",
+                                        "an attribute the suite can set (SPEC.md, 'The shape "
+                                        "being tested')", describe_error(exc)))
+        self._handle(findings)
+
+    def _construction_failed(self, factory: Callable[..., Any], benchmark: Any, plan: TrialPlan,
+                             split_classes: Any, cannot: CannotBuild) -> NoReturn:
+        """Why the candidate could not be built on ``plan``'s arguments, raised.
+
+        An L above an env class's own step limit may be rejected (KMW-EPL-2): when the same
+        arguments with L at that limit build, the candidate *rejected* the L (:class:`Rejected`).
+        An L equal to the limit may not be: when the same arguments with L one below it build,
+        the candidate misreads KMW-EPL-2 (the root), and cannot be built (KMW-IFC-6) follows.
+        Anything else is KMW-IFC-6 alone.
+        """
+        __tracebackhide__ = hide_frame
+        limits = [getattr(c, "max_path_length", None) for c in split_classes.values()]
+        limit = min((x for x in limits if isinstance(x, int)), default=None)
+
+        def builds(length: int) -> bool:
+            try:
+                build_candidate(factory, SpyBenchmark(benchmark),
+                                dataclasses.replace(plan, max_len=length))
+            except CannotBuild:
+                return False
+            return True
+
+        if limit is not None and plan.max_len > limit and builds(limit):
+            raise Rejected(cannot.error) from cannot.__cause__
+        findings = [cannot.finding]
+        if limit is not None and plan.max_len >= limit > 1 and builds(limit - 1):
+            # It builds below the env's limit but not at it: a misread of KMW-EPL-2.
+            at_limit = dataclasses.replace(plan, max_len=limit)
+            root = Finding("KMW-EPL-2", f"max_episode_length={limit}, equal to the env's own "
+                           f"step limit, is rejected at construction (only an L above the limit "
+                           f"may be): {construction_call(at_limit)} fails and "
+                           f"max_episode_length={limit - 1} builds",
+                           expected="a candidate built with L at the env's limit",
+                           got=cannot.error)
+            findings = [root, dataclasses.replace(cannot.finding, follows=root.req_id)]
+        self._handle(findings)
+        raise cannot  # not reached: every finding above blocks
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -234,13 +360,21 @@ class Session:
         return (f"trial step {m.trial_steps} (attempt {m.attempt}, step {m.t} of it; "
                 f"k={m.ctx.k}, max_episode_length={m.ctx.max_len})")
 
-    def fail(self, summary: str, *, expected: Any = None, got: Any = None,
-              req: str | None = None, exc: BaseException | None = None) -> None:
-        __tracebackhide__ = hide_frame
-        violation = ContractViolation(
-            req or self.target, summary, expected=expected, got=got,
+    def violation(self, f: Finding) -> ContractViolation:
+        """``f`` as a violation of its requirement, here, with the trial so far and a
+        reproduction."""
+        return ContractViolation(
+            f.req_id, f.summary, expected=f.expected, got=f.got,
             where=self.where() if hasattr(self, "model") else "construction",
-            trace=self.trace_text(), reproduction=self.recording.reproduction(req or self.target))
+            trace=self.trace_text(), reproduction=self.recording.reproduction(f.req_id),
+            follows=f.follows)
+
+    def fail(self, summary: str, *, expected: Any = None, got: Any = None,
+             req: str | None = None, exc: BaseException | None = None,
+             follows: str | None = None) -> NoReturn:
+        __tracebackhide__ = hide_frame
+        violation = self.violation(Finding(req or self.target, summary, expected, got,
+                                           follows=follows))
         if exc is not None:
             raise violation from exc
         raise violation
@@ -250,48 +384,67 @@ class Session:
         return "\n".join(str(line) for line in self.trace)
 
     def _handle(self, findings: list[Finding]) -> None:
+        """Observe the findings of other requirements, fail the target's, stop at a blocking
+        one (see the module docstring)."""
         __tracebackhide__ = hide_frame
         self.last_findings = findings
-        if self.target is None:  # collect mode: the caller compares findings
+        if self.observe:
             for f in findings:
-                if f.blocking:
-                    raise Blocked(f)
-            return
-        for f in findings:
-            if f.req_id == self.target:
-                self.fail(f.summary, expected=f.expected, got=f.got)
+                if f.req_id != self.target and f.req_id not in OBSERVED:
+                    OBSERVED.add(self.violation(f))
+        if self.target is not None:
+            for f in findings:
+                if f.req_id == self.target:
+                    self.fail(f.summary, expected=f.expected, got=f.got, follows=f.follows)
         for f in findings:
             if f.blocking:
                 raise Blocked(f)
 
-    def _env_error(self, events: list[Event], exc: BaseException) -> None:
+    def _check_foreign(self) -> None:
+        """A peer's calls that touched this session's trial env since its last call."""
+        __tracebackhide__ = hide_frame
+        if self.foreign:
+            events, self.foreign = self.foreign, []
+            self._handle(self.model.on_foreign(events))
+
+    def _tell_peers(self, events: list[Event]) -> None:
+        for peer in self.peers:
+            m = peer.model
+            if m.in_trial and not m.trial_over:
+                peer.foreign.extend(e for e in events if e.env_id == m.env_id)
+
+    def _env_error(self, events: list[Event], exc: BaseException, call: str) -> NoReturn:
+        """The candidate's ``call`` (``"reset()"``/``"step()"``) raised ``exc``: a finding of
+        KMW-IFC-1 (the call must return), or of the env's error when the underlying env raised
+        it (stepped past its own limit: KMW-EPL-2; past L: KMW-EPL-1; else KMW-ATT-1)."""
         __tracebackhide__ = hide_frame
         errors = [e for e in events if e.kind == "error"]
-        if not errors and self.target is None:
-            finding = Finding("candidate raised", f"{type(exc).__name__}: {exc}")
-            self.last_findings = [finding]
-            raise Blocked(finding)
         if not errors:
-            self.fail(f"the candidate raised {type(exc).__name__}: {exc}", exc=exc)
-        e = errors[0]
-        past_limit = e.limit is not None and e.path_length is not None and e.path_length >= e.limit
-        if past_limit and e.limit < self.plan.max_len:
-            req = "KMW-EPL-2"
-            summary = (f"the candidate stepped the env past its own limit "
-                       f"(max_path_length={e.limit}) and it raised: {exc}")
-        elif past_limit:
-            req = "KMW-EPL-1"
-            summary = f"the candidate stepped the env past max_episode_length and it raised: {exc}"
+            finding = Finding(self.model._check("KMW-IFC-1"),
+                              f"{call} raised {describe_error(exc)}, where the contract "
+                              f"expects it to return", "a return value", describe_error(exc))
         else:
-            req = "KMW-ATT-1"
-            guess = " (stepped after its end?)" if e.call == "step" else ""
-            summary = f"the env raised during {e.call}(){guess}: {exc}"
-        finding = Finding(req, summary)
-        self.last_findings = [finding]
-        self.model.checked.add(req)
-        if req == self.target:
-            self.fail(summary, exc=exc)
-        raise Blocked(finding)
+            e = errors[0]
+            past_limit = (e.limit is not None and e.path_length is not None
+                          and e.path_length >= e.limit)
+            if past_limit and e.limit < self.plan.max_len:
+                req = "KMW-EPL-2"
+                summary = (f"the candidate stepped the env past its own limit "
+                           f"(max_path_length={e.limit}) and it raised: {describe_error(exc)}")
+            elif past_limit:
+                req = "KMW-EPL-1"
+                summary = (f"the candidate stepped the env past max_episode_length and it "
+                           f"raised: {describe_error(exc)}")
+            else:
+                req = "KMW-ATT-1"
+                guess = " (stepped after its end?)" if e.call == "step" else ""
+                summary = f"the env raised during {e.call}(){guess}: {describe_error(exc)}"
+            finding = Finding(self.model._check(req), summary)
+        try:
+            self._handle([finding])
+        except (ContractViolation, Blocked) as raised:
+            raise raised from exc
+        raise AssertionError("unreachable: the finding blocks")  # pragma: no cover
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -300,11 +453,17 @@ class Session:
         self.recording.add(self.sid, "r", seed)
         __tracebackhide__ = hide_frame
         self.last_findings = []
+        self._check_foreign()
         try:
             result = self.candidate.reset(seed=seed)
-        except Exception as exc:
-            self._env_error(self.log.take(), exc)
+        except BaseException as exc:
+            if not raised_by_candidate(exc):
+                raise
+            events = self.log.take()
+            self._tell_peers(events)
+            self._env_error(events, exc, "reset()")
         events = self.log.take()
+        self._tell_peers(events)
         findings = self.model.on_reset(result, events, self.candidate)
         findings += self.returned.check(self.model, f"reset(seed={seed})", result, sweep=True)
         obs = result[0] if isinstance(result, tuple) and result else result
@@ -321,11 +480,17 @@ class Session:
         m = self.model
         attempt, t = m.attempt, m.t + 1
         self.last_findings = []
+        self._check_foreign()
         try:
             result = self.candidate.step(action)
-        except Exception as exc:
-            self._env_error(self.log.take(), exc)
+        except BaseException as exc:
+            if not raised_by_candidate(exc):
+                raise
+            events = self.log.take()
+            self._tell_peers(events)
+            self._env_error(events, exc, "step()")
         events = self.log.take()
+        self._tell_peers(events)
         findings = self.model.on_step(result, events, self.candidate)
         findings += self.returned.check(self.model, f"step {self.steps_in_trial + 1} of the trial",
                                         result)
@@ -341,9 +506,10 @@ class Session:
         self.recording.add(self.sid, "x", _action_record(action))
         try:
             self.candidate.step(action)
-        except Exception:  # noqa: BLE001 - allowed here
-            pass
-        self.log.take()
+        except BaseException as exc:  # allowed here
+            if not raised_by_candidate(exc):
+                raise
+        self._tell_peers(self.log.take())
 
     def trial(self, seed: int | None, action_offset: int = 0) -> Iterator[int]:
         """Reset, then step until the trial is over by the model or the candidate, one call at
@@ -449,8 +615,9 @@ class MidTrialPair:
     split has a single task with a single attempt script, so both run the same task on the same
     data whatever they draw. After :meth:`interrupt` (a partial trial on ``interrupted``), every
     call is made on both and the model's findings compared: a finding of the interrupted
-    candidate that the fresh one does not have is a KMW-ATT-4 violation. Findings both share
-    are other requirements' business.
+    candidate that the fresh one does not have is a KMW-ATT-4 violation (the root: its own
+    requirement's finding follows from the reset, and is not observed). Findings both share
+    are other requirements' business: the fresh candidate's are observed as usual.
     """
 
     target = "KMW-ATT-4"
@@ -503,6 +670,7 @@ class MidTrialPair:
         """``reset(seed)`` on both (for ``interrupted``, in the middle of its trial)."""
         self.recording.add(None, "R", seed)
         __tracebackhide__ = hide_frame
+        self.interrupted.observe = False  # from here on its findings are compared
         self._both(lambda s: s.reset(seed), f"reset(seed={seed})")
 
     def step(self, action: np.ndarray) -> None:

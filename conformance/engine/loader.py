@@ -41,6 +41,8 @@ def _describe(exc: BaseException) -> str:
     """``_last_line`` of ``exc``, spelling out a ``SystemExit``'s code (its text is just it)."""
     if isinstance(exc, SystemExit):
         return f"SystemExit: sys.exit({exc.code!r}) was called"
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt (a Ctrl-C, or the module raised it)"
     return _last_line(exc)
 
 
@@ -54,10 +56,8 @@ def _import(module: str) -> tuple[Any, str | None]:
         if e.name is not None and (module == e.name or module.startswith(e.name + ".")):
             return None, f"could not import module {module!r}: {e.msg}"
         raise LoadError(f"importing module {module!r} raised {_last_line(e)}") from None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as e:  # noqa: BLE001 - any error at import time (sys.exit() too) is
-        # reported, never raised
+    except BaseException as e:  # noqa: BLE001 - any error at import time (sys.exit() and a
+        # KeyboardInterrupt too, the module's own or a Ctrl-C) is reported, never raised
         raise LoadError(f"importing module {module!r} raised {_describe(e)}") from None
 
 

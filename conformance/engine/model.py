@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from conformance.engine.spy import Event
+from conformance.engine.violations import raised_by_candidate
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Finding:
     expected: Any = None
     got: Any = None
     blocking: bool = True
+    #: The requirement whose finding at the same call this one is a consequence of.
+    follows: str | None = None
 
 
 def _is_bool(x: Any) -> bool:
@@ -245,6 +248,48 @@ class TrialModel:
             if e.kind == "set_task":
                 self.env_tasks[e.env_id] = e.task
 
+    def _set_task_findings(self, events: list[Event]) -> list[Finding]:
+        """KMW-TSK-1 on every ``set_task`` in ``events``: a task of the split's own tasks, on
+        an env of one of the split's classes."""
+        f: list[Finding] = []
+        req = self._check("KMW-TSK-1")
+        for e in events:
+            if e.kind != "set_task":
+                continue
+            if not self._in_split(e.task):
+                f.append(Finding(req, f"set a task that is not in the {self.ctx.split} split's tasks",
+                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}",
+                                 blocking=False))
+            elif e.env_name not in self.ctx.split_classes:
+                f.append(Finding(req, f"set a task on an env whose class is not in "
+                                 f"{self.ctx.split}_classes", sorted(self.ctx.split_classes),
+                                 e.env_name, blocking=False))
+        return f
+
+    def on_construction(self, events: list[Event]) -> list[Finding]:
+        """Check what the constructor did to envs (KMW-TSK-1 covers its ``set_task`` calls too,
+        e.g. one made to read the spaces) and follow the tasks it set."""
+        self.note_events(events)
+        return [replace(f, summary=f"at construction: {f.summary}")
+                for f in self._set_task_findings(events)]
+
+    def on_foreign(self, events: list[Event]) -> list[Finding]:
+        """Check ``events``: calls another instance's ``reset``/``step`` made on this
+        candidate's envs. One on the env of the running trial breaks KMW-SR-4 (the trial's env
+        keeps its task and is reset only between attempts): the instances share it."""
+        if not self.in_trial or self.trial_over:
+            return []
+        touched = [e for e in events if e.env_id == self.env_id
+                   and e.kind in ("set_task", "reset", "step", "error")]
+        if not touched:
+            return []
+        req = self._check("KMW-SR-4")
+        return [Finding(req, "the trial's env was used by another instance of the candidate in "
+                        "the middle of this trial: instances share an env (e.g. one cached per "
+                        "env class, and Meta-World's classes are shared)",
+                        f"env #{self.env_id} used by this candidate's calls only",
+                        f"another instance's call made {[e.kind for e in touched]} on it")]
+
     # -- reset ----------------------------------------------------------------------------------
 
     def on_reset(self, result: Any, events: list[Event], candidate: Any) -> list[Finding]:
@@ -258,24 +303,23 @@ class TrialModel:
         obs, info = result
 
         resets = [e for e in events if e.kind == "reset"]
-        req = self._check("KMW-TSK-1")
         set_tasks = [e for e in events if e.kind == "set_task"]
-        for e in set_tasks:
-            if not self._in_split(e.task):
-                f.append(Finding(req, f"set a task that is not in the {self.ctx.split} split's tasks",
-                                 f"a task of {self.ctx.split}_tasks", f"task {e.task!r:.120}",
-                                 blocking=False))
-            elif e.env_name not in self.ctx.split_classes:
-                f.append(Finding(req, f"set a task on an env whose class is not in "
-                                 f"{self.ctx.split}_classes", sorted(self.ctx.split_classes),
-                                 e.env_name, blocking=False))
-        if not resets:
-            f.append(Finding("KMW-OBS-3", "reset() did not reset the underlying env",
-                             "an underlying reset()", "none"))
-            return f
-        last = resets[-1]
+        f += self._set_task_findings(events)
+        req = "KMW-TSK-1"
         self.note_events(events)
-        self.task = self.env_tasks.get(last.env_id)
+        last: Event | None = resets[-1] if resets else None
+        if last is None:
+            no_reset = Finding(self._check("KMW-OBS-3"), "reset() did not reset the underlying "
+                               "env: its observation is not from an env reset of this trial",
+                               "an underlying reset()", "none")
+            if set_tasks or self.env_id is None or self.env_tasks.get(self.env_id) is None:
+                f.append(no_reset)  # no env and task the new trial can be taken to run on
+                return f
+            # The new trial runs on the env and task it had: the model can follow it (and what
+            # it then draws is still checked, KMW-TSK-2).
+            f.append(replace(no_reset, blocking=False))
+        env_id = last.env_id if last is not None else self.env_id
+        self.task = self.env_tasks.get(env_id)
         if self.task is None:
             f.append(Finding(req, "reset() reset an env on which no task of the split was set",
                              "set_task(task) before the env's reset()", "no set_task"))
@@ -284,24 +328,24 @@ class TrialModel:
             f.append(Finding(req, f"the trial runs a task that is not in the {self.ctx.split} "
                              f"split's tasks", f"a task of {self.ctx.split}_tasks",
                              f"task {self.task!r:.120}", blocking=False))
-        self.env_id = last.env_id
-        self.task_name = last.env_name
+        if last is not None:
+            self.env_id = last.env_id
+            self.task_name = last.env_name
         self.in_trial, self.trial_over = True, False
         self.attempt = self.t = self.trial_steps = 0
         self.env_ended_in_trial = False
         self.attempt_return, self.attempt_success, self.successes = 0.0, False, 0
-        scales = getattr(candidate, "reward_scales", None) or {}
-        self.ctx.reward_scales = dict(scales) if isinstance(scales, dict) else {}
 
         f += self._task_name_findings(candidate)
         f += self._obs_findings(obs)
         vec = self._as_vector(obs)
-        if vec is not None:
+        if vec is not None and last is not None:
             req = self._check("KMW-OBS-3")
             want = last.obs.astype(np.float32).astype(np.float64).ravel()
             if not np.array_equal(vec[:-1], want):
                 f.append(Finding(req, "reset observation is not the underlying env's reset "
                                  "observation", _short(want), _short(vec[:-1]), blocking=False))
+        if vec is not None:
             req = self._check("KMW-SR-1")
             if vec[-1] != 1.0:
                 f.append(Finding(req, "flag on the observation from reset() must be 1.0", 1.0,
@@ -311,7 +355,14 @@ class TrialModel:
 
     def _task_name_findings(self, candidate: Any) -> list[Finding]:
         req = self._check("KMW-IFC-5")
-        got = getattr(candidate, "task_name", None)
+        try:
+            got = getattr(candidate, "task_name", None)
+        except BaseException as exc:  # the candidate's property raised
+            if not raised_by_candidate(exc):
+                raise
+            return [Finding(req, f"reading task_name raised {type(exc).__name__}",
+                            self.task_name, f"{type(exc).__name__}: {exc!s:.200}",
+                            blocking=False)]
         if got != self.task_name:
             return [Finding(req, "task_name does not name the class of the trial's task",
                             self.task_name, got, blocking=False)]
@@ -352,7 +403,11 @@ class TrialModel:
 
         self.t += 1
         self.trial_steps += 1
-        env_end = s.terminated or s.truncated
+        # A truncation by a step limit the candidate itself set to L is the candidate's own cut
+        # at L (a wrapper may let the env count its attempts), not an end by the env.
+        cut_at_l = (s.truncated and not s.terminated and s.own_limit_truncation
+                    and s.limit_set_by_candidate and s.limit == self.ctx.max_len == self.t)
+        env_end = s.terminated or (s.truncated and not cut_at_l)
         self.env_ended_in_trial |= env_end
         final_attempt = self.attempt == self.ctx.k - 1
         ends = env_end or self.t >= self.ctx.max_len
@@ -398,19 +453,26 @@ class TrialModel:
         resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         req = self._check("KMW-ATT-1")
+        goes_on = (f"attempt {self.attempt} continues at step {self.t} of {self.ctx.max_len}, "
+                   f"the env did not end it")
         if resets_after or tasks_after:
             f.append(Finding(req, "the candidate ended an attempt the contract says goes on "
-                             "(success alone never ends one)",
-                             f"attempt {self.attempt} continues at step {self.t} of "
-                             f"{self.ctx.max_len}, env did not end it",
+                             "(success alone never ends one)", goes_on,
                              "a soft reset (an env reset)"))
             return f
-        req = self._check("KMW-ATT-2")
+        self._check("KMW-ATT-2")
         if done:
-            f.append(Finding(req, "done flag set before the k-th attempt ended", False, True))
+            # The candidate ended the attempt (and the trial) where it goes on: KMW-ATT-1's
+            # sentence is the one broken; the early done flag and short trial follow from it.
+            f.append(Finding(req, "the candidate ended an attempt the contract says goes on "
+                             "(success alone never ends one): done flag set", goes_on,
+                             "done=True"))
+            f.append(Finding("KMW-ATT-2", "done flag set before the k-th attempt ended", False,
+                             True, follows=req))
             if not self.env_ended_in_trial:
                 f.append(Finding(self._check("KMW-ATT-3"), "the trial ended early",
-                                 f"{self.ctx.k * self.ctx.max_len} steps", self.trial_steps))
+                                 f"{self.ctx.k * self.ctx.max_len} steps", self.trial_steps,
+                                 follows=req))
             return f
         if vec is not None:
             req = self._check("KMW-OBS-3")
@@ -430,10 +492,17 @@ class TrialModel:
         resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         why = "the env ended it" if env_end else f"it reached max_episode_length={self.ctx.max_len}"
-        req = self._check("KMW-ATT-1" if env_end else "KMW-EPL-1")
+        req = self._check("KMW-ATT-1")
+        if not env_end:
+            self._check("KMW-EPL-1")
         if not resets_after and flag != 1.0 and not done:
             f.append(Finding(req, f"attempt {self.attempt} was not ended although {why}",
                              "a soft reset: env reset, flag 1.0", "the attempt went on"))
+            if not env_end:  # it is about to run longer than L
+                f.append(Finding("KMW-EPL-1", f"attempt {self.attempt} goes on past "
+                                 f"max_episode_length={self.ctx.max_len}",
+                                 f"at most {self.ctx.max_len} steps", "the attempt went on",
+                                 follows=req))
             return f
         req = self._check("KMW-ATT-2")
         if done:
@@ -475,15 +544,26 @@ class TrialModel:
         resets_after, tasks_after, info = v.resets_after, v.tasks_after, v.info
         f: list[Finding] = []
         if not done:
-            # Whether the candidate goes on with the attempt only shows on a later step; what
-            # shows now is the missing done flag.
+            # A candidate that reset the env or logged the attempt ended it and only left out
+            # the done flag (KMW-ATT-2); one that did neither goes on with the attempt where it
+            # ends (KMW-ATT-1, the flag and the trial's length following from it).
+            ended = bool(resets_after) or self.ctx.keys.success(self.attempt) in info
+            root = None
+            if not ended:
+                root = self._check("KMW-ATT-1")
+                why = ("the env ended it" if v.env_end
+                       else f"it reached max_episode_length={self.ctx.max_len}")
+                f.append(Finding(root, f"attempt {self.attempt}, the k-th (k={self.ctx.k}), was "
+                                 f"not ended although {why}", "the trial's end, done flag set",
+                                 "the attempt went on"))
             req = self._check("KMW-ATT-2")
             f.append(Finding(req, f"done flag not set on the step that ends attempt "
-                             f"{self.attempt}, the k-th (k={self.ctx.k})", True, False))
+                             f"{self.attempt}, the k-th (k={self.ctx.k})", True, False,
+                             follows=root))
             if not self.env_ended_in_trial:
                 f.append(Finding(self._check("KMW-ATT-3"), "the trial did not end after k * L "
                                  "steps", f"{self.ctx.k * self.ctx.max_len} steps",
-                                 "more steps"))
+                                 "more steps", follows=root or req))
             return f
         self._check("KMW-ATT-2")
         if not self.env_ended_in_trial:

@@ -40,6 +40,7 @@ from conformance.engine.harness import (
     Rejected,
     Session,
     _action_record,
+    build_candidate,
 )
 from conformance.engine.plan import TrialPlan
 from conformance.engine.scripted import (
@@ -50,14 +51,18 @@ from conformance.engine.scripted import (
     ScriptedBenchmark,
     TaskSpec,
     decode_task,
-    rotated,
+    rotated_copy,
     simple_spec,
     task_label,
 )
-from conformance.engine.spec import load_spec
 from conformance.engine.spy import SpyBenchmark
 from conformance.engine.strategies import benchmark_specs, draw, draw_plan
-from conformance.engine.violations import ContractViolation, NotChecked, hide_frame
+from conformance.engine.violations import (
+    ContractViolation,
+    NotChecked,
+    hide_frame,
+    raised_by_candidate,
+)
 
 #: Real Meta-World benchmarks the ``metaworld`` backend draws from (built once per process).
 METAWORLD_BENCHMARKS = ("reach-v3", "ml10")
@@ -173,6 +178,9 @@ def check_reset_mid_trial(config: Any, target: str) -> None:
                                         recording=rec))
         except Rejected:
             return False
+        except Blocked as blocked:  # cannot be built (KMW-IFC-6), a finding at construction
+            tally.block(blocked)
+            return False
         try:
             pair.interrupt(plan.seeds[0], cut, plan.action)
             pair.reset(mid_seed)
@@ -220,18 +228,6 @@ def _run(config: Any, target: str, example: Callable[[st.DataObject, CheckTally]
     """Run the explicit ``cases`` (``metaworld_cases`` on the metaworld backend), then
     ``example`` under hypothesis (if given) for ``target``; skip if the target was never
     checked."""
-    __tracebackhide__ = hide_frame
-    try:
-        _run_all(config, target, example, cases, metaworld_cases)
-    except CannotBuild as exc:
-        if load_spec()[target].is_should:
-            raise NotChecked(f"not checked: {exc}") from exc
-        raise ContractViolation(target, str(exc), expected="a candidate built on valid arguments",
-                                got=exc.error, where=exc.call) from exc
-
-
-def _run_all(config: Any, target: str, example: Callable[[st.DataObject, CheckTally], None] | None,
-             cases: list[tuple[str, Case]], metaworld_cases: list[tuple[str, Case]]) -> None:
     __tracebackhide__ = hide_frame
     tally = CheckTally(target)
     for name, case in cases if config.backend == "scripted" else metaworld_cases:
@@ -290,9 +286,11 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
     ``rejection_conforms``: the candidate rejecting its arguments (an L above an env's limit)
     is what the target allows (KMW-EPL-2), so it counts as a check that passed. ``paired``
     (a scripted ``bench``): a second candidate runs the same trials, its seeds one higher, on a
-    copy of the benchmark whose tasks run their scripts rotated by one (:func:`rotated`: its
-    attempts succeed and end where the first candidate's do not), a call of one candidate then
-    a call of the other (see :func:`_run_in_turn`), each checked against its own model."""
+    copy of the benchmark whose tasks run their scripts rotated by one (:func:`rotated_copy`:
+    its attempts succeed and end where the first candidate's do not) and whose env classes are
+    the first's, as Meta-World's benchmark copies share theirs, a call of one candidate then a
+    call of the other (see :func:`_run_in_turn`), each checked against its own model, and
+    neither allowed to touch the env of the other's running trial."""
     __tracebackhide__ = hide_frame
     sessions: list[Session] = []
     try:
@@ -302,13 +300,17 @@ def _drive(config: Any, target: str, tally: CheckTally, bench: Any, plan: Any, o
             other = TrialPlan(plan.split, plan.k, plan.max_len,
                               [None if s is None else s + 1 for s in plan.seeds], plan.actions,
                               dict(plan.reward_scales))
-            sessions.append(Session(config.candidate, ScriptedBenchmark(rotated(bench.spec)),
-                                    other, config.keys, target, obs_dim, impl=config.impl,
-                                    recording=sessions[0].recording, built_on="rotated"))
+            sessions.append(Session(config.candidate, rotated_copy(bench), other, config.keys,
+                                    target, obs_dim, impl=config.impl,
+                                    recording=sessions[0].recording, built_on="rotated",
+                                    shares=sessions[0]))
     except Rejected:
         if rejection_conforms:
             tally.checked += 1
         return rejection_conforms
+    except Blocked as blocked:  # cannot be built (KMW-IFC-6), a finding at construction
+        tally.block(blocked)
+        return False
     try:
         if paired:
             _run_in_turn(sessions)
@@ -415,33 +417,70 @@ def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int],
         # an L no class's own step limit is below, so no candidate may reject it (KMW-EPL-2)
         length = min([5] + [c.max_path_length for c in classes.values()
                             if isinstance(getattr(c, "max_path_length", None), int)])
-        candidate = build(config, SpyBenchmark(bench), TrialPlan(split, k, length, [], []))
+        try:
+            session = Session(config.candidate, bench, TrialPlan(split, k, length, [], []),
+                              config.keys, target, dim, impl=config.impl)
+        except (Blocked, Rejected) as blocked:  # cannot be built: KMW-IFC-6's finding
+            if isinstance(blocked, Blocked):
+                tally.block(blocked)
+            return
         env = next(iter(classes.values()))()
         tally.checked += 1
-        check(candidate, env, dim)
+        check(session.candidate, env, dim)
 
     _run(config, target, example)
 
 
-def build(config: Any, bench: Any, plan: TrialPlan) -> Any:
-    """``config.candidate(bench, split, k, max_episode_length=L)``; :class:`CannotBuild` if it
-    raises (the arguments are valid)."""
-    try:
-        return config.candidate(bench, plan.split, plan.k, max_episode_length=plan.max_len)
-    except Exception as exc:
-        raise CannotBuild(plan, exc) from exc
+def check_builds(config: Any, target: str) -> None:
+    """KMW-IFC-6: the candidate builds with every valid argument (both splits; k from 1 to 12;
+    L from 1 to the env's own limit; an L above it may be rejected, KMW-EPL-2) and returns an
+    env with ``reset`` and ``step``. Explicit cases on three benchmarks (several classes, ML1's
+    shared class, 3 classes of 3 tasks), then random examples (scripted backend); ML1 and
+    ML10 on real Meta-World."""
+    __tracebackhide__ = hide_frame
+    def run(bench: Any, plan: TrialPlan, dim: int, tally: CheckTally) -> bool:
+        __tracebackhide__ = hide_frame
+        try:
+            Session(config.candidate, bench, plan, config.keys, target, dim, impl=config.impl)
+        except Rejected:
+            pass  # an L above the env's own limit, as KMW-EPL-2 allows
+        except Blocked as blocked:  # another requirement's finding at construction
+            tally.block(blocked)
+            return False
+        tally.checked += 1
+        return True
 
+    def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = hide_frame
+        bench, names, dim = draw_benchmark(data, config)
+        split = draw(data, st.sampled_from(["train", "test"]), "split")
+        classes = bench.train_classes if split == "train" else bench.test_classes
+        limit = min(c.max_path_length for c in classes.values())
+        k = draw(data, st.integers(1, 12), "k_episodes")
+        length = draw(data, st.one_of(st.integers(1, limit), st.just(limit)), "max_episode_length")
+        run(bench, TrialPlan(split, k, length, [], []), dim, tally)
 
-def build_error(config: Any) -> str | None:
-    """Why the candidate cannot be built on valid arguments (a small scripted benchmark, or ML1
-    on the metaworld backend), or ``None`` when it can."""
-    bench = (metaworld_benchmark(config, "reach-v3") if config.backend == "metaworld"
-             else ScriptedBenchmark(simple_spec(api=config.env_api)))
-    try:
-        build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
-    except CannotBuild as exc:
-        return str(exc)
-    return None
+    shapes = ((1, 1), (3, 4), (12, 2), (2, 260), (10, 500), (1, 501))
+    specs = {"several-classes": simple_spec(2, 2, api=config.env_api),
+             "ml1-shared-class": simple_spec(1, 1, tasks_per_class=3, api=config.env_api, ml1=True),
+             "classes-3x3-tasks": simple_spec(3, 3, tasks_per_class=3, api=config.env_api)}
+
+    def case(spec: BenchmarkSpec, split: str, k: int, length: int) -> Case:
+        plan = TrialPlan(split, k, length, [], [])
+        return lambda tally: run(ScriptedBenchmark(spec), plan, OBS_DIM, tally)
+
+    cases = [(f"{name}-{split}-k{k}-L{length}", case(spec, split, k, length))
+             for name, spec in specs.items() for split in ("train", "test")
+             for k, length in shapes]
+
+    def metaworld_case(name: str, split: str, k: int, length: int) -> Case:
+        plan = TrialPlan(split, k, length, [], [])
+        return lambda tally: run(metaworld_benchmark(config, name), plan, METAWORLD_OBS_DIM, tally)
+
+    on_metaworld = [(f"{name}-{split}-k{k}-L{length}", metaworld_case(name, split, k, length))
+                    for name in METAWORLD_BENCHMARKS for split in ("train", "test")
+                    for k, length in ((1, 1), (10, 500))]
+    _run(config, target, example, cases, on_metaworld)
 
 
 def resets_needed(tasks_per_class: list[int], bound: float = TSK2_FAILURE_BOUND) -> int:
@@ -545,10 +584,9 @@ def check_every_class_drawn(config: Any, target: str) -> None:
         try:
             session = Session(config.candidate, bench, plan, config.keys, target, dim,
                               impl=config.impl)
+            check_draws(session, seed, tally)
         except Rejected:
             return False
-        try:
-            check_draws(session, seed, tally)
         except Blocked as blocked:
             tally.block(blocked)
             return False
@@ -642,6 +680,9 @@ def check_seeded_reproducible(config: Any, target: str) -> None:
                            recording=rec)
         except Rejected:
             return False
+        except Blocked as blocked:  # cannot be built (KMW-IFC-6), a finding at construction
+            tally.block(blocked)
+            return False
         try:
             offset = 0
             for s in history:
@@ -719,7 +760,9 @@ def step_after_end(session: Session, target: str, action: Any = None) -> None:
     session.model.checked.add(target)
     try:
         session.candidate.step(action)
-    except Exception as exc:  # the contract asks for an error
+    except BaseException as exc:  # the contract asks for an error
+        if not raised_by_candidate(exc):
+            raise
         stepped = [e for e in session.log.take() if e.kind in ("step", "error")]
         if stepped:
             session.fail("step() after the trial ended stepped the underlying env before "
@@ -756,14 +799,17 @@ def check_bad_arguments(config: Any, target: str, kwargs: dict[str, Any], argume
         bench = ScriptedBenchmark(simple_spec(api=config.env_api))
     args = {"split": "train", "k_episodes": 2, "max_episode_length": 5}
     try:
-        build(config, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
+        build_candidate(config.candidate, SpyBenchmark(bench), TrialPlan("train", 2, 5, [], []))
     except CannotBuild as exc:
-        raise NotChecked(f"not checked: valid arguments raise too ({exc})") from exc
+        raise NotChecked(f"not checked: valid arguments raise too (KMW-IFC-6): {exc.call} "
+                         f"{exc.error}") from exc
     args.update(kwargs)
     try:
         config.candidate(SpyBenchmark(bench), args["split"], args["k_episodes"],
                          max_episode_length=args["max_episode_length"])
-    except Exception as exc:
+    except BaseException as exc:
+        if not raised_by_candidate(exc):
+            raise
         if want_value_error and not (isinstance(exc, ValueError) and argument in str(exc)):
             raise ContractViolation(
                 target, f"bad {argument} raised, but not a ValueError naming {argument!r}",

@@ -355,6 +355,10 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
     from conformance.engine.harness import Blocked, MidTrialPair, Recording, Session
     from conformance.engine.keys import resolve_key_scheme
     from conformance.engine.plan import TrialPlan
+    from conformance.engine.scripted import rotated_copy
+    from conformance.engine.violations import OBSERVED
+
+    OBSERVED.take()  # nothing seen before this replay is its own
 
     candidate, make, dim, table = _setup(impl, benchmark, actions, single_task)
     key_scheme = resolve_key_scheme(keys, Path.cwd())
@@ -371,8 +375,10 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
     try:
         for op, arg in ops:
             if op == "+":
-                sessions.append(Session(candidate, make(arg), plan, key_scheme, session_target,
-                                        dim, impl=impl, recording=rec))
+                shares = sessions[0] if arg == "r" and sessions else None
+                bench = rotated_copy(shares.spy.original) if shares is not None else make(arg)
+                sessions.append(Session(candidate, bench, plan, key_scheme, session_target,
+                                        dim, impl=impl, recording=rec, shares=shares))
                 cur = len(sessions) - 1
             elif op == "@":
                 cur = int(arg)
@@ -403,7 +409,13 @@ def replay(impl: str, benchmark: Any, split: str, k: int,
                 properties.check_draws(sessions[cur], _seed_arg(seed_text))
             elif op == "z":
                 sessions[cur].end()
+            seen = OBSERVED.pop(target) if target is not None else None
+            if seen is not None:  # seen while the suite checked another requirement
+                raise seen
     except Blocked as blocked:
+        seen = OBSERVED.pop(target) if target is not None else None
+        if seen is not None:
+            raise seen from None
         raise ReplayMismatch(f"not reproduced: the replay was stopped by {blocked} before "
                              f"{target} failed") from blocked
     raise ReplayMismatch(f"not reproduced: all {len(ops)} calls ran without a {target} "
@@ -418,7 +430,10 @@ def replay_calls(impl: str, benchmark: Any, split: str, k: int,
     """Make the first ``stop`` (all if ``None``) of ``calls`` on bare candidates: no model, no
     checks, nothing wrapped; returns the candidates (in the order ``+`` built them), to
     continue by hand. Arguments as :func:`replay`."""
+    from conformance.engine.scripted import rotated_copy
+
     candidate, make, _, table = _setup(impl, benchmark, actions, single_task)
+    benches: list[Any] = []
     cands: list[Any] = []
     pair: tuple[int, int] | None = None
     cur = -1
@@ -426,7 +441,9 @@ def replay_calls(impl: str, benchmark: Any, split: str, k: int,
         if stop is not None and n >= stop:
             break
         if op == "+":
-            cands.append(candidate(make(arg), split, k, max_episode_length=max_episode_length))
+            bench = rotated_copy(benches[0]) if arg == "r" and benches else make(arg)
+            benches.append(bench)
+            cands.append(candidate(bench, split, k, max_episode_length=max_episode_length))
             if reward_scales:
                 cands[-1].reward_scales = dict(reward_scales)
             cur = len(cands) - 1

@@ -24,7 +24,9 @@ few lines of arithmetic whose schedule is chosen by the test:
   ``observation_space``; a reset observation never equals a terminal one. Nothing depends on
   the env instance or on how many trials ran before, so equal benchmarks driven alike give
   equal observations whatever their history.
-- Rewards are float32-exact numbers with full mantissas in ``[0.125, 8)``.
+- Rewards are float32-exact numbers with full mantissas in ``[2**-7, 8)``, every
+  magnitude in between met within any 10 consecutive steps of an attempt (Meta-World's range
+  is 0 to 10).
 
 ``api="gymnasium"`` (Meta-World 3) returns ``(obs, info)`` from ``reset`` and 5-tuples from
 ``step``; ``api="gym"`` (Meta-World 2) returns ``obs`` from ``reset()`` (which takes no
@@ -184,10 +186,22 @@ def _information(uid: int, script: int, t: int) -> np.ndarray:
     return out
 
 
+#: Scripted rewards lie in ``[2**REWARD_MIN_EXP, 2**(REWARD_MIN_EXP + REWARD_EXPS))``:
+#: 0.0078 to 8, orders of magnitude as Meta-World's (0 to 10).
+REWARD_MIN_EXP, REWARD_EXPS = -7, 10
+
+
 @functools.lru_cache(maxsize=65536)
 def _reward(uid: int, script: int, t: int) -> float:
-    keys = np.array([_key(uid, script, t) ^ 0x5DEECE66D], dtype=np.uint64)
-    return float(_float32_values(keys, -3, 6, signed=False)[0])
+    """The reward of step ``t`` of a task's script: a full 24-bit mantissa, and a binary
+    exponent that steps through all :data:`REWARD_EXPS` of them on consecutive steps (from an
+    offset of the task and script), so every attempt of 10 steps or more meets every magnitude
+    from 2**-7 to 2**3."""
+    keys = np.array([_key(uid, script, 0), _key(uid, script, t)], dtype=np.uint64) ^ np.uint64(
+        0x5DEECE66D)
+    offset, mantissa = _float32_values(keys, 0, 1, signed=False)  # both in [1, 2)
+    exponent = (int(offset * 2**23) + t) % REWARD_EXPS
+    return float(np.ldexp(mantissa, REWARD_MIN_EXP + exponent))
 
 
 class ScriptedEnv(gym.Env):
@@ -345,9 +359,12 @@ def _make_task(spec: TaskSpec) -> ScriptedTask:
 
 @dataclass
 class ScriptedBenchmark:
-    """A benchmark built from a :class:`BenchmarkSpec`, with fresh env classes of its own."""
+    """A benchmark built from a :class:`BenchmarkSpec`, with fresh env classes of its own, or
+    with ``classes_of``'s very classes (Meta-World's benchmark objects share their env classes,
+    which are module-level); its spec must then have the same classes."""
 
     spec: BenchmarkSpec
+    classes_of: ScriptedBenchmark | None = field(default=None, repr=False, compare=False)
     train_classes: OrderedDict[str, type] = field(init=False)
     test_classes: OrderedDict[str, type] = field(init=False)
     train_tasks: list[ScriptedTask] = field(init=False)
@@ -357,6 +374,13 @@ class ScriptedBenchmark:
         if self.spec.api not in API_CHOICES:
             raise ValueError(f"api must be one of {API_CHOICES}, got {self.spec.api!r}")
         built: dict[str, type] = {}
+        if self.classes_of is not None:
+            other = self.classes_of.spec
+            if (other.train_classes, other.test_classes, other.api) != (
+                    self.spec.train_classes, self.spec.test_classes, self.spec.api):
+                raise ValueError("classes_of must be a benchmark of the same classes and API")
+            built.update(self.classes_of.train_classes)
+            built.update(self.classes_of.test_classes)
         for cs in self.spec.train_classes + self.spec.test_classes:
             if cs.name not in built:
                 built[cs.name] = _make_class(cs, self.spec.api)
@@ -375,6 +399,13 @@ def rotated(spec: BenchmarkSpec, by: int = 1) -> BenchmarkSpec:
 
     return dataclasses.replace(spec, train_tasks=tuple(map(turn, spec.train_tasks)),
                                test_tasks=tuple(map(turn, spec.test_tasks)))
+
+
+def rotated_copy(benchmark: ScriptedBenchmark, by: int = 1) -> ScriptedBenchmark:
+    """Another benchmark object whose tasks run their scripts rotated by ``by`` (:func:`rotated`)
+    and whose env classes are ``benchmark``'s very classes, as two Meta-World benchmark objects
+    share theirs."""
+    return ScriptedBenchmark(rotated(benchmark.spec, by), classes_of=benchmark)
 
 
 def decode_task(task: Any) -> TaskSpec | None:

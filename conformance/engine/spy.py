@@ -22,7 +22,8 @@ class Event:
 
     ``kind`` is ``"init"``, ``"set_task"``, ``"reset"``, ``"step"`` or ``"error"`` (a ``step``
     or ``reset`` that raised). ``path_length`` and ``limit`` are the env's ``curr_path_length``
-    and ``max_path_length`` after the call (``None`` when it has none).
+    and ``max_path_length`` after the call (``None`` when it has none); ``own_limit`` its
+    ``max_path_length`` as its constructor left it (the class's own limit).
     """
 
     kind: str
@@ -38,6 +39,13 @@ class Event:
     call: str = ""
     path_length: int | None = None
     limit: int | None = None
+    own_limit: int | None = None
+
+    @property
+    def limit_set_by_candidate(self) -> bool:
+        """True when the env's step limit is not the one its constructor set: the candidate set
+        it (lifted it to L, or lowered it to L to let the env cut its attempts)."""
+        return self.limit is not None and self.limit != self.own_limit
 
     @property
     def own_limit_truncation(self) -> bool:
@@ -80,6 +88,7 @@ def _state(env: Any) -> tuple[int | None, int | None]:
 def _spy_class(cls: type, env_name: str, log: EventLog) -> type:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         cls.__init__(self, *args, **kwargs)
+        self._kmw_own_limit = getattr(self, "max_path_length", None)
         self._kmw_spy_id = log.new_env(self)
         log.add(Event("init", self._kmw_spy_id, env_name))
 
@@ -120,6 +129,7 @@ def _spy_class(cls: type, env_name: str, log: EventLog) -> type:
                 "step", self._kmw_spy_id, env_name, obs=np.array(obs, copy=True),
                 reward=float(reward), terminated=bool(terminated), truncated=bool(truncated),
                 info=copy.copy(dict(info)), path_length=pl, limit=lim,
+                own_limit=getattr(self, "_kmw_own_limit", None),
             )
         )
         return out
@@ -130,13 +140,20 @@ def _spy_class(cls: type, env_name: str, log: EventLog) -> type:
 
 
 class SpyBenchmark:
-    """``benchmark`` with spied classes; tasks are the original objects. ``spied[name]`` is
-    the original class of each spy, ``log`` the shared event log."""
+    """``benchmark`` with spied classes; tasks are the original objects; ``log`` the event log.
 
-    def __init__(self, benchmark: Any, log: EventLog | None = None) -> None:
-        self.log = log if log is not None else EventLog()
+    ``shares=other`` spies a *copy* of ``other``'s benchmark as Meta-World's copies are: with the
+    very same spied class objects (Meta-World's env classes are module-level, so
+    ``ML1("reach-v3", seed=0)`` and ``ML1("reach-v3", seed=1)`` hand out one class) and ``other``'s
+    event log; ``benchmark``'s classes must be ``other``'s original ones.
+    """
+
+    def __init__(self, benchmark: Any, log: EventLog | None = None,
+                 shares: SpyBenchmark | None = None) -> None:
+        self.log = shares.log if shares is not None else log if log is not None else EventLog()
         self.original = benchmark
-        made: dict[int, type] = {}
+        made: dict[int, type] = shares._made if shares is not None else {}
+        self._made = made
 
         def spied(classes: Any) -> OrderedDict[str, type]:
             out: OrderedDict[str, type] = OrderedDict()

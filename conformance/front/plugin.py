@@ -15,9 +15,13 @@ requirement), ``report`` (merge and write the JSON report). This module wires th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import sys
+import threading
 import warnings
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,8 +39,9 @@ from conformance.front.faults import (
     item_property,
     suite_requirements,
 )
-from conformance.front.isolation import Isolation, candidate_code
+from conformance.front.isolation import Isolation
 from conformance.front.report import (
+    DESELECTED_PROPERTY,
     FAIL,
     Aggregator,
     append_summary,
@@ -56,16 +61,18 @@ from conformance.front.timeouts import (
     check_seconds,
     grace_seconds,
     hung_message,
+    outer_alarm,
     time_limit,
     timeout_message,
 )
 from conformance.front.verdicts import (
-    EXPECTED_FAILURE,
     NOT_CHECKED,
     PASS,
+    CandidateOutcomeError,
     Verdict,
     bound_exception,
     decide_failure,
+    observed_verdicts,
     trim,
     uniform,
 )
@@ -81,6 +88,9 @@ DEFAULT_TIMEOUT = 120.0
 MAX_SECTION = 20_000
 #: The environment variable GitHub Actions sets to the step summary's file.
 GITHUB_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
+#: Requirements seen failing only in other requirements' tests whose example the terminal
+#: summary shows in full (the rest get a line each; the report keeps every one).
+MAX_SEEN_IN_FULL = 2
 
 
 class ShouldFindingWarning(UserWarning):
@@ -102,6 +112,10 @@ class KmwState:
     timeout_unavailable_warned: bool = False
     #: Where the Markdown summary is appended: ``--kmw-summary``, else ``$GITHUB_STEP_SUMMARY``.
     summary_path: Path | None = None
+    #: Requirement ID -> the suite tests marked with it that this process deselected; sent
+    #: once, on a setup report (``DESELECTED_PROPERTY``), so the controller knows them.
+    deselected: dict[str, list[str]] = field(default_factory=dict)
+    deselected_sent: bool = False
 
 
 STATE = pytest.StashKey[KmwState]()
@@ -113,6 +127,9 @@ def _timeout_arg(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise argparse.ArgumentTypeError(f"{text!r} is too small to be a time limit (it rounds "
+                                         "to 0, which means no limit; give 0 for that)")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
     try:
@@ -268,8 +285,9 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
         raise _usage(f"the Markdown summary ({summary_path}) and --kmw-report are the same "
                      "file: the report would replace the summary")
     try:
-        candidate = load_candidate(impl, search_dir=here)
-    except LoadError as e:
+        with os_exit_guarded():  # an os._exit() at import must not end the run unreported
+            candidate = load_candidate(impl, search_dir=here)
+    except LoadError as e:  # os._exit() at import too: the guard raises OsExitCalled
         raise _usage(str(e)) from None
     try:
         keys = resolve_key_scheme(config.getoption("kmw_keys"), search_dir=here)
@@ -304,9 +322,24 @@ def _build_state(config: pytest.Config, impl: str) -> KmwState:
         timeout=float(config.getoption("kmw_timeout")),
         report_path=report_path,
         hypothesis_profile=None,
-        aggregator=Aggregator(spec, {} if config.getoption("runxfail", False) else xfails),
+        aggregator=Aggregator(spec, {} if config.getoption("runxfail", False) else xfails,
+                              declared=unchecked_by_keys(keys, spec)),
         summary_path=summary_path,
     )
+
+
+def unchecked_by_keys(keys: Any, spec: dict[str, Requirement]) -> dict[str, str]:
+    """The requirements the key scheme leaves unchecked on purpose (it has no key for them,
+    or not all of them), with why: choosing the scheme with ``--kmw-keys`` declares them, so
+    their not-checked outcome does not fail the run (docs/plugin.md)."""
+    from conformance.engine.model import unkeyed_reason
+
+    out = {}
+    for rid in spec:
+        reason = unkeyed_reason(keys, rid, None)
+        if reason is not None:
+            out[rid] = f"{reason} (declared by --kmw-keys={getattr(keys, 'name', keys)})"
+    return out
 
 
 #: Packages whose assertions pytest need not rewrite in a conformance run. hypothesis's own
@@ -397,6 +430,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     )
 
 
+def suite_arguments(request: pytest.FixtureRequest) -> tuple[SuiteConfig, str]:
+    """What a property of the shipped suite runs on: ``(the suite's configuration, the one
+    requirement ID its test is marked with)``.
+
+    Taken from ``request`` (pytest's own fixture, which nothing can shadow), not from fixtures:
+    a user's ``conftest.py`` may define fixtures of any name, ``kmw_config`` included, without
+    reaching the suite. The project's in-process runner hands in an object whose
+    ``kmw_suite_arguments`` attribute holds the pair.
+    """
+    given = getattr(request, "kmw_suite_arguments", None)
+    if given is not None:
+        return given
+    state = _state(request.config)
+    if state is None:
+        pytest.skip(NEEDS_IMPL)
+    ids = requirement_ids(request.node)
+    if len(ids) != 1:
+        pytest.fail(f"a suite property needs exactly one {MARKER} mark on "
+                    f"{request.node.nodeid}, found {ids or 'none'}", pytrace=False)
+    return state.suite_config, ids[0]
+
+
 @pytest.fixture(scope="session")
 def kmw_config(request: pytest.FixtureRequest) -> SuiteConfig:
     """The conformance suite's configuration (``conformance.front.config.SuiteConfig``).
@@ -483,48 +538,122 @@ def pytest_collection_modifyitems(
 # --------------------------------------------------------------------------- running
 
 
+#: Set on the skip a suite test ends in when the engine says it could not check its
+#: requirement (``NotChecked``): the only skip a suite test may end in under ``--kmw-impl``.
+#: Any other pytest outcome raised during a suite test's call is the candidate's doing and its
+#: failure (:func:`candidate_outcome`).
+NOT_CHECKED_SKIP = "_kmw_not_checked"
+
+
+def not_checked_skip(reason: str) -> BaseException:
+    """pytest's skip for a requirement the suite could not check (shown at the test)."""
+    exc = pytest.skip.Exception(reason, _use_item_location=True)
+    setattr(exc, NOT_CHECKED_SKIP, True)
+    return exc
+
+
+def _is_not_checked_skip(exc: BaseException) -> bool:
+    return getattr(exc, NOT_CHECKED_SKIP, False) is True
+
+
+class OsExitCalled(Exception):
+    """Raised instead of ending the process when the candidate's code calls ``os._exit``
+    during the suite (see :func:`os_exit_guarded`)."""
+
+
+@contextlib.contextmanager
+def os_exit_guarded() -> Iterator[None]:
+    """While the candidate's code runs, ``os._exit(status)`` raises :class:`OsExitCalled` in the
+    main thread instead of ending the process (which would end a run with the candidate's
+    status, possibly 0, and no table); other threads (the watchdog) keep the real one."""
+    modules = [os, *filter(None, [sys.modules.get("posix")])]  # os._exit is posix._exit
+    real = os._exit
+
+    def guarded(status: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            real(status)
+        raise OsExitCalled(f"os._exit({status!r}) was called")
+
+    for module in modules:
+        module._exit = guarded
+    try:
+        yield
+    finally:
+        for module in modules:
+            module._exit = real
+
+
+def candidate_outcome(exc: BaseException) -> BaseException:
+    """``exc`` raised during a suite test's call, as what the test should end in: a pytest
+    outcome or exit that the suite did not raise itself becomes :class:`CandidateOutcomeError`
+    (a failure naming it); anything else is returned as is."""
+    if _is_not_checked_skip(exc) or not isinstance(
+            exc, (pytest.skip.Exception, pytest.fail.Exception, pytest.exit.Exception, SystemExit,
+                  OsExitCalled)):
+        return exc
+    name = "os._exit" if isinstance(exc, OsExitCalled) else type(exc).__name__
+    detail = str(getattr(exc, "msg", None) or exc)
+    error = CandidateOutcomeError(
+        f"the candidate raised {name} ({detail[:300]}) during the test: an exception from the "
+        f"candidate's code is its failure, pytest's skip/xfail/fail/exit outcomes and "
+        f"sys.exit() too")
+    error.__cause__ = exc
+    return error
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
     # The engine says "could not check" with its own exception (it does not import pytest).
     try:
         return (yield)
     except NotChecked as exc:
-        pytest.skip(str(exc))
+        raise not_checked_skip(str(exc)) from None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     state = _state(item.config)
-    if state is None or state.timeout <= 0:
+    if state is None or not requirement_ids(item):
         return (yield)
-    if not available():
+    timeout = state.timeout
+    if timeout > 0 and not available():
         if not state.timeout_unavailable_warned:
             state.timeout_unavailable_warned = True
             warnings.warn(
                 "--kmw-timeout needs SIGALRM in the main thread; no time limit in this process",
                 stacklevel=1,
             )
-        return (yield)
-    session = item.config.pluginmanager.get_plugin("kmw-session")
-    # Escalation for a test that does not stop at the exception (catches BaseException,
-    # ignores SIGALRM, blocks in C): the watchdog's hard stop after the grace period, and
-    # faulthandler's exit (no GIL needed) after another one.
-    WATCHDOG.arm(state.timeout + grace_seconds(state.timeout), lambda: session.hard_stop(item))
-    with backstop(session.backstop_after, session.backstop_fd), \
-            time_limit(state.timeout) as limit:
+        timeout = 0.0
+    outer = outer_alarm()
+    if timeout > 0 and 0 < outer < timeout:
+        timeout = outer  # a smaller limit armed outside kmw (pytest-timeout) wins
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(os_exit_guarded())
+        limit: dict[str, Any] = {"fired": False}
+        if timeout > 0:
+            session = item.config.pluginmanager.get_plugin("kmw-session")
+            # Escalation for a test that does not stop at the exception (catches BaseException,
+            # ignores SIGALRM, blocks in C): the watchdog's hard stop after the grace period,
+            # and faulthandler's exit (no GIL needed) after another one.
+            WATCHDOG.arm(timeout + grace_seconds(timeout), lambda: session.hard_stop(item))
+            stack.callback(WATCHDOG.disarm)
+            stack.enter_context(backstop(session.backstop_after, session.backstop_fd))
+            limit = stack.enter_context(time_limit(timeout))
         try:
             result = yield
-        except BaseException:
+        except BaseException as exc:
             # The interruption may surface as another exception (hypothesis can raise its own
             # error while unwinding from it): the limit having fired is what counts.
             if limit["fired"]:
-                raise pytest.fail.Exception(timeout_message(state.timeout), pytrace=False) from None
-            raise
-        finally:
-            WATCHDOG.disarm()
+                raise pytest.fail.Exception(timeout_message(timeout, limit["outer"]),
+                                            pytrace=False) from None
+            converted = candidate_outcome(exc)
+            if converted is exc:
+                raise
+            raise converted from None
     if limit["fired"]:
         # The test swallowed the interruption (e.g. unittest's TestCase.run records it).
-        pytest.fail(timeout_message(state.timeout), pytrace=False)
+        pytest.fail(timeout_message(timeout, limit["outer"]), pytrace=False)
     return result
 
 
@@ -591,10 +720,8 @@ def _call_verdicts(
     if excinfo is None:
         return uniform(reqs, PASS, None)
     exc = excinfo.value
-    if isinstance(exc, pytest.skip.Exception):
-        return uniform(reqs, NOT_CHECKED, _skip_reason(report))
-    if isinstance(exc, pytest.xfail.Exception):
-        return uniform(reqs, EXPECTED_FAILURE, str(exc.msg if hasattr(exc, "msg") else exc))
+    if _is_not_checked_skip(exc):
+        return uniform(reqs, NOT_CHECKED, str(exc.msg))
     decision = decide_failure(
         reqs, exc, state.spec, xfails, state.suite_config.strict, report.longreprtext
     )
@@ -634,13 +761,20 @@ def pytest_runtest_makereport(
         return report
     if report.when == "setup":  # what the xdist controller needs if the worker crashes
         report.user_properties.append(item_property(report_name(item), reqs))
+        if not state.deselected_sent:
+            state.deselected_sent = True
+            report.user_properties.append((DESELECTED_PROPERTY, json.dumps(state.deselected)))
     verdicts: list[Verdict] = []
     if report.when == "call":
         # Not at import: pytest loads this plugin in every run, most without --kmw-impl.
         from conformance.engine.coverage import EXERCISED
+        from conformance.engine.violations import OBSERVED
 
+        xfails = {} if item.config.getoption("runxfail", False) else state.xfails
         verdicts = [replace(v, schedule_classes=tuple(EXERCISED.take(v.req_id)))
                     for v in _call_verdicts(item, call, report, state, reqs)]
+        verdicts += observed_verdicts(OBSERVED.take(), reqs, state.spec, xfails,
+                                      state.suite_config.strict)
     elif hasattr(report, "wasxfail") and report.skipped:
         # An error in setup/teardown is not the failure the xfail file expects.
         del report.wasxfail
@@ -657,6 +791,17 @@ def pytest_runtest_makereport(
     if verdicts:
         report.user_properties.append(encode(report_name(item), verdicts))
     return report
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember the suite tests ``-k``/``-m``/node IDs deselected, per requirement: a
+    requirement none (or only some) of whose tests ran is not checked (``Aggregator``)."""
+    state = _state(items[0].config) if items else None
+    if state is None:
+        return
+    for item in items:
+        for rid in requirement_ids(item):
+            state.deselected.setdefault(rid, []).append(report_name(item))
 
 
 class KmwSession:
@@ -773,8 +918,14 @@ class KmwSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
             return
-        if self.state.aggregator.stale() and exitstatus == pytest.ExitCode.OK:
+        self.state.aggregator.stopped_early = bool(session.shouldstop or session.shouldfail)
+        # Exit 0 means every MUST requirement was checked and held (SPEC.md, "What a run's
+        # exit status means"): a MUST that failed (a finding seen by any test included), came
+        # out a stale xfail entry, or was not checked, fails a run pytest would pass.
+        if (self.state.aggregator.unmet() and exitstatus == pytest.ExitCode.OK
+                and not self.config.getoption("collectonly", False)):
             exitstatus = session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.exit_status = int(exitstatus)
         self.write_report(int(exitstatus))
         self.write_summary(int(exitstatus))
 
@@ -813,21 +964,23 @@ class KmwSession:
                                  f"{e.strerror or e}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The run's verdict: candidate warnings, SHOULD findings, the violations seen while
+        checking other requirements, one line per requirement and what the exit status means.
+        Reads the merged verdicts only: no candidate code runs here."""
         if self.is_worker or self.config.getoption("collectonly", False):
             return
         tr = terminalreporter
-        from conformance.engine.properties import build_error  # not at import: plain pytest runs
-
-        isolation = self.config.pluginmanager.get_plugin("kmw-isolation")
-        with candidate_code(self.config, isolation.counts):  # it builds the candidate
-            unbuildable = build_error(self.state.suite_config)
-        if unbuildable:
-            tr.write_sep("=", "kmw: the candidate cannot be built", red=True)
-            tr.write_line(f"{unbuildable}: nothing could be checked on it (every requirement "
-                          "that needs a candidate fails or is not checked)", red=True)
+        agg = self.state.aggregator
+        reqs = agg.requirements()
+        build = reqs.get("KMW-IFC-6")
+        if build is not None and build["outcome"] == FAIL:
+            tr.write_sep("=", "kmw: the candidate cannot be built for some valid arguments",
+                         red=True)
+            tr.write_line(f"{_short(build['reason'] or '', 400)}: the other requirements were "
+                          "checked where it could be built", red=True)
         self._warnings_summary(tr)
         findings: dict[tuple[str, str], list[str]] = {}
-        for rid, test, v in self.state.aggregator.findings():  # one line per distinct finding
+        for rid, test, v in agg.findings():  # one line per distinct finding
             findings.setdefault((rid, trim(v.reason or "", 500)), []).append(test)
         if findings:
             tr.write_sep("=", "kmw SHOULD findings", yellow=True)
@@ -835,8 +988,12 @@ class KmwSession:
                 more = f" and {len(tests) - 1} more" if len(tests) > 1 else ""
                 tr.write_line(f"{rid} SHOULD not met: {reason} ({tests[0]}{more})", yellow=True)
             tr.write_line("SHOULD findings are reported, not failed; --kmw-strict makes them fail.")
-        reqs = self.state.aggregator.requirements()
+        self._seen_elsewhere(tr)
+        options = self.options()
         tr.write_sep("=", f"kmw conformance of {self.state.suite_config.impl}")
+        tr.write_line(f"profile {options['hypothesis_profile']}: the schedule classes, then "
+                      f"{options['random_examples']} random example(s) per property; backend "
+                      f"{options['backend']}; keys {options['keys']}")
         width = max(len(r) for r in reqs)
         colours = {"pass": "green", "fail": "red", "should-finding": "yellow"}
         for rid, entry in reqs.items():
@@ -848,12 +1005,44 @@ class KmwSession:
         if self.shortened:
             tr.write_line(f"kmw: {self.shortened} failure(s) of a requirement already shown in "
                           "full are shortened to their violation (-vv shows them in full)")
+        unmet = agg.unmet()
+        if unmet:
+            tr.write_line(f"kmw: NOT CONFORMANT: {len(unmet)} MUST requirement(s) not met, the "
+                          "run fails (exit 0 only when every MUST was checked and held):",
+                          red=True, bold=True)
+            by_cause: dict[str, list[str]] = {}
+            for rid, why in unmet.items():  # failures: see the table; not checked: the cause
+                cause = "fail" if why.startswith(FAIL + ":") else _short(why, 160)
+                by_cause.setdefault(cause, []).append(rid)
+            for cause, rids in by_cause.items():
+                tr.write_line(f"  {', '.join(rids)}: {cause}", red=True)
+        elif getattr(self, "exit_status", 0) == 0:
+            tr.write_line("kmw: CONFORMANT: every MUST requirement was checked and held"
+                          + (" (but for those listed in --kmw-xfail or left unchecked by "
+                             "--kmw-keys)" if any(e["outcome"] != PASS and e["level"] == "MUST"
+                                                  for e in reqs.values()) else ""),
+                          green=True, bold=True)
         if self.report_error:
             tr.write_line(self.report_error, red=True)
         elif self.state.report_path is not None:
             tr.write_line(f"kmw report written to {self.state.report_path}")
         if self.summary_error:
             tr.write_line(self.summary_error, yellow=True)
+
+    def _seen_elsewhere(self, tr: Any) -> None:
+        """The first failing example of each requirement that failed only in other
+        requirements' tests (pytest's failure list shows a test's own requirement only): in
+        full for the first few, then a line each."""
+        seen = self.state.aggregator.seen_only_elsewhere()
+        if not seen:
+            return
+        tr.write_sep("=", "kmw: violations seen while checking other requirements", red=True)
+        for n, (rid, test, verdict) in enumerate(seen):
+            if n < MAX_SEEN_IN_FULL:
+                tr.write_line(f"{test}:")
+                tr.write_line(trim(verdict.failing_example or verdict.reason or rid, 3000))
+            else:
+                tr.write_line(f"{rid}: {_short(verdict.reason or '', 150)} ({test})")
 
     def _warnings_summary(self, tr: Any) -> None:
         """One line per distinct warning the candidate raised in suite tests, with its count

@@ -21,6 +21,7 @@ from typing import Any
 
 from conformance.engine.spec import Requirement
 from conformance.front.verdicts import (
+    EXPECTED_FAILURE,
     FAIL,
     MAX_MERGED,
     NOT_CHECKED,
@@ -34,6 +35,9 @@ from conformance.front.verdicts import (
 
 #: ``user_properties`` name under which a test report carries its verdicts (a JSON string).
 PROPERTY = "kmw_verdicts"
+#: ``user_properties`` name under which a process sends the suite tests it deselected
+#: (``{requirement ID: [test, ...]}``, JSON), once, on a setup report.
+DESELECTED_PROPERTY = "kmw_deselected"
 
 #: Distributions whose versions the report records.
 VERSIONED = ("pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco", "pytest-xdist")
@@ -57,33 +61,65 @@ def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[V
     return out
 
 
-class Aggregator:
-    """Collects verdicts of all tests and merges them per requirement."""
+#: Failing examples of one requirement kept in the report (the first tests', in run order).
+MAX_EXAMPLES = 3
 
-    def __init__(self, spec: Mapping[str, Requirement], xfails: Mapping[str, str] | None = None
-                 ) -> None:
+
+class Aggregator:
+    """Collects verdicts of all tests and merges them per requirement.
+
+    ``declared`` maps requirement IDs that the run's options leave unchecked on purpose (a key
+    scheme without their keys) to why; ``stopped_early`` is set when the session stopped before
+    running every selected test (``-x``/``--maxfail``), for the not-checked reasons.
+    """
+
+    def __init__(self, spec: Mapping[str, Requirement], xfails: Mapping[str, str] | None = None,
+                 declared: Mapping[str, str] | None = None) -> None:
         self.spec = spec
         self.xfails = dict(xfails or {})
+        self.declared = dict(declared or {})
+        self.stopped_early = False
         self._verdicts: dict[str, list[tuple[str, Verdict]]] = {rid: [] for rid in spec}
+        #: Requirement ID -> suite tests marked with it that were deselected (-k, -m, node IDs).
+        self.deselected: dict[str, set[str]] = {}
 
     def stale(self) -> list[str]:
-        """The requirements listed in the xfail file that were checked and never failed."""
-        return [rid for rid in self.xfails if self._merged(rid)[0] == PASS]
+        """The requirements listed in the xfail file that were fully checked and never failed
+        (a requirement some of whose tests were deselected is not: deselected cases are not
+        evidence)."""
+        return [rid for rid in self.xfails
+                if self._merged(rid)[0] == PASS and not self.deselected.get(rid)]
 
     def _merged(self, rid: str) -> tuple[str, list[tuple[str, Verdict]]]:
         got = self._verdicts.get(rid, [])
         if not got:
             return NOT_CHECKED, []
         outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
-        return outcome, [(t, v) for t, v in got if v.outcome == outcome]
+        # A requirement's own tests first, then what other tests saw of it.
+        return outcome, sorted(((t, v) for t, v in got if v.outcome == outcome),
+                               key=lambda tv: tv[1].observed)
 
     def add(self, test: str, verdicts: Iterable[Verdict]) -> None:
         for v in verdicts:
             self._verdicts.setdefault(v.req_id, []).append((test, v))
 
+    def add_deselected(self, by_requirement: Mapping[str, Iterable[str]]) -> None:
+        for rid, tests in by_requirement.items():
+            self.deselected.setdefault(rid, set()).update(tests)
+
     def add_user_properties(self, user_properties: Iterable[tuple[str, Any]]) -> None:
         for test, verdicts in decode(user_properties):
             self.add(test, verdicts)
+        for name, value in user_properties:
+            if name == DESELECTED_PROPERTY:
+                self.add_deselected(json.loads(value))
+
+    def _not_run_reason(self, rid: str) -> str:
+        if self.deselected.get(rid):
+            return "not selected (-k, -m or node IDs): a partial run checks only what it selects"
+        if self.stopped_early:
+            return "not run: the session stopped early (-x/--maxfail) before its tests"
+        return "no test marked with this requirement was collected and run"
 
     def requirement(self, rid: str) -> dict[str, Any]:
         """The report entry of requirement ``rid``."""
@@ -96,16 +132,24 @@ class Aggregator:
                 "outcome": NOT_CHECKED,
                 "tests": [],
                 "failing_example": None,
-                "reason": "no test marked with this requirement was collected and run",
+                "reason": self.declared.get(rid) or self._not_run_reason(rid),
                 "schedule_classes": [],
             }
         outcome, winners = self._merged(rid)
         reasons = list(dict.fromkeys(f"{v.reason}" for _, v in winners if v.reason))
+        skipped = self.deselected.get(rid, set()) - set(tests)
+        if outcome == PASS and skipped:
+            outcome = NOT_CHECKED
+            reasons = [f"partly checked: {len(skipped)} of its tests were not selected (-k, -m "
+                       f"or node IDs); deselected cases are not evidence"]
         if outcome == PASS and rid in self.xfails:
             outcome = FAIL
             reasons = [f"stale xfail entry: listed in --kmw-xfail ({self.xfails[rid]}) but no "
                        f"test of it failed; remove the entry"]
         examples = [f"{t}:\n{v.failing_example}" for t, v in winners if v.failing_example]
+        if len(examples) > MAX_EXAMPLES:
+            examples = examples[:MAX_EXAMPLES] + [f"... and {len(examples) - MAX_EXAMPLES} more "
+                                                  f"tests' failing examples"]
         return {
             "level": level,
             "outcome": outcome,
@@ -114,6 +158,29 @@ class Aggregator:
             "reason": trim("; ".join(reasons), MAX_MERGED) if reasons else None,
             "schedule_classes": list(dict.fromkeys(c for _, v in got for c in v.schedule_classes)),
         }
+
+    def seen_only_elsewhere(self) -> list[tuple[str, str, Verdict]]:
+        """``(requirement ID, test, its first failing verdict)`` for every requirement that
+        failed only in other requirements' tests (its own tests never showed the violation)."""
+        out = []
+        for rid in self.spec:
+            outcome, winners = self._merged(rid)
+            if outcome == FAIL and winners and all(v.observed for _, v in winners):
+                out.append((rid, *winners[0]))
+        return out
+
+    def unmet(self) -> dict[str, str]:
+        """The MUST requirements that keep the run from exiting 0, each with why: every MUST
+        must pass, except one listed in the xfail file (expected to fail, or not checked) and
+        one the options leave unchecked on purpose (``declared``)."""
+        out = {}
+        for rid, entry in self.requirements().items():
+            if entry["level"] != "MUST" or entry["outcome"] in (PASS, EXPECTED_FAILURE):
+                continue
+            if entry["outcome"] == NOT_CHECKED and (rid in self.xfails or rid in self.declared):
+                continue
+            out[rid] = f"{entry['outcome']}: {entry['reason'] or ''}".rstrip(": ")
+        return out
 
     def requirements(self) -> dict[str, dict[str, Any]]:
         """Every requirement's entry: SPEC's in table order, then any unknown IDs seen."""

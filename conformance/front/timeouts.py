@@ -23,6 +23,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
+
+from conformance.engine.violations import SuiteInterrupt
 
 #: The shortest and the longest limit ``--kmw-timeout`` accepts (0 disables the limit). Below
 #: a millisecond the timer would fire before the test starts; past 2**31 s ``setitimer``
@@ -42,8 +45,9 @@ def check_seconds(value: float) -> float:
     )
 
 
-class KmwTimeout(BaseException):
-    """A test exceeded ``--kmw-timeout``."""
+class KmwTimeout(SuiteInterrupt):
+    """A test exceeded ``--kmw-timeout`` (it passes through the candidate boundary: never the
+    candidate's own exception)."""
 
 
 def available() -> bool:
@@ -51,12 +55,25 @@ def available() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-def timeout_message(seconds: float) -> str:
-    """The failure text of a test that ran out of time."""
+def timeout_message(seconds: float, outer: bool = False) -> str:
+    """The failure text of a test that ran out of time (``outer``: the limit was a smaller one
+    armed outside kmw, such as pytest-timeout's ``--timeout``)."""
+    if outer:
+        return (f"exceeded a time limit of {seconds:.3g} s set outside kmw (pytest-timeout's "
+                "--timeout, or another SIGALRM timer), smaller than --kmw-timeout: the test was "
+                "interrupted (does the candidate hang?)")
     return (
         f"exceeded --kmw-timeout={seconds:g} s: the test was interrupted (does the candidate "
         "hang?); raise the limit with --kmw-timeout=SECONDS, or 0 to disable it"
     )
+
+
+def outer_alarm() -> float:
+    """Seconds left on a SIGALRM timer armed before kmw's (pytest-timeout's ``signal`` method
+    arms one around the whole test), 0.0 when there is none."""
+    if not available():
+        return 0.0
+    return signal.getitimer(signal.ITIMER_REAL)[0]
 
 
 @contextmanager
@@ -67,26 +84,34 @@ def time_limit(seconds: float) -> Iterator[dict[str, bool]]:
     tell even if the block swallowed the exception). ``seconds <= 0`` or no ``available()``:
     no limit. The previous SIGALRM handler is restored afterwards.
     """
-    state = {"fired": False, "armed": False}
+    state: dict[str, Any] = {"fired": False, "armed": False, "seconds": seconds, "outer": False}
     if seconds <= 0 or not available():
         yield state
         return
+    # A smaller limit already armed (pytest-timeout around the whole test) wins: it becomes
+    # this block's limit, and what is left of it is armed again afterwards.
+    outer = outer_alarm()
+    if 0 < outer < seconds:
+        state.update(seconds=outer, outer=True)
+    start = time.monotonic()
 
     def _handler(signum: int, frame: FrameType | None) -> None:
         if state["armed"]:
             state["fired"] = True
             state["armed"] = False
-            raise KmwTimeout(timeout_message(seconds))
+            raise KmwTimeout(timeout_message(state["seconds"], state["outer"]))
 
     previous = signal.signal(signal.SIGALRM, _handler)
     state["armed"] = True
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, state["seconds"])
     try:
         yield state
     finally:
         state["armed"] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer > 0 and not state["fired"]:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 0.001))
 
 
 def grace_seconds(seconds: float) -> float:

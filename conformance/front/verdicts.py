@@ -53,6 +53,13 @@ RANK = {NOT_CHECKED: 0, PASS: 1, SHOULD_FINDING: 2, EXPECTED_FAILURE: 3, FAIL: 4
 MAX_TEXT = 6000
 
 
+class CandidateOutcomeError(Exception):
+    """A pytest outcome (``pytest.skip()``, ``pytest.xfail()``, ``pytest.fail()``,
+    ``pytest.exit()``, ``pytest.importorskip()``), ``SystemExit`` or ``os._exit()`` from the
+    candidate's code during a suite test: the candidate's failure, never a skip or an xfail
+    (the message says which it was)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one test says about one requirement."""
@@ -63,6 +70,8 @@ class Verdict:
     failing_example: str | None = None
     #: The schedule classes (``conformance.engine.coverage``) in which the test checked the requirement.
     schedule_classes: tuple[str, ...] = ()
+    #: Seen while the test checked another requirement (``observed_verdicts``).
+    observed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +84,7 @@ class Verdict:
             reason=data.get("reason"),
             failing_example=data.get("failing_example"),
             schedule_classes=tuple(data.get("schedule_classes") or ()),
+            observed=bool(data.get("observed", False)),
         )
 
 
@@ -266,7 +276,7 @@ def describe(exc: BaseException) -> str:
 
 
 def _why(exc: BaseException) -> str:
-    if isinstance(exc, KmwTimeout):
+    if isinstance(exc, (KmwTimeout, CandidateOutcomeError)):
         return str(exc)
     if isinstance(exc, pytest.fail.Exception):
         return str(exc.msg)  # pytest.fail(msg), e.g. --kmw-timeout
@@ -320,7 +330,10 @@ def decide_failure(
             elif rid in spec and spec[rid].is_should and not strict:
                 findings.setdefault(rid, Verdict(rid, SHOULD_FINDING, leaf.summary, text))
             elif rid in reqs:
-                hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}", text))
+                follows = (f" (follows from the {leaf.follows} violation at the same call)"
+                           if getattr(leaf, "follows", None) else "")
+                hard.setdefault(rid, Verdict(rid, FAIL, f"violated: {leaf.summary}{follows}",
+                                             text))
             else:
                 why = f"the test raised a violation of {rid}, which it is not marked with"
                 for r in reqs:
@@ -350,6 +363,34 @@ def decide_failure(
     if shown == "xfailed":
         xfail_reason = "; ".join(f"{v.req_id}: {v.reason}" for v in expected.values())
     return Decision(shown, verdicts, xfail_reason)
+
+
+def observed_verdicts(
+    violations: Sequence[ContractViolation],
+    reqs: Sequence[str],
+    spec: Mapping[str, Requirement],
+    xfails: Mapping[str, str],
+    strict: bool,
+) -> list[Verdict]:
+    """Verdicts for the violations a test marked ``reqs`` saw of other requirements (the
+    engine's ``OBSERVED``), each under its own requirement: expected-failure if listed in the
+    xfail file, a should-finding for a SHOULD (without ``--kmw-strict``), else a failure. They
+    do not change the test's own outcome; the run's exit status counts them (every MUST must
+    pass)."""
+    out = []
+    for v in violations:
+        rid = v.req_id
+        text = describe(v)
+        seen = f"seen while checking {', '.join(reqs)}"
+        if v.follows:
+            seen += f"; follows from the {v.follows} violation at the same call"
+        if rid in xfails:
+            out.append(Verdict(rid, EXPECTED_FAILURE, xfails[rid], text, observed=True))
+        elif rid in spec and spec[rid].is_should and not strict:
+            out.append(Verdict(rid, SHOULD_FINDING, f"{v.summary} ({seen})", text, observed=True))
+        else:
+            out.append(Verdict(rid, FAIL, f"violated ({seen}): {v.summary}", text, observed=True))
+    return out
 
 
 def uniform(

@@ -63,7 +63,7 @@ def load_xfail_file(path: str | Path, spec: Mapping[str, Requirement]) -> dict[s
     except ValueError as e:
         raise XfailFileError(f"cannot read --kmw-xfail file {str(p)!r}: {e}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise XfailFileError(

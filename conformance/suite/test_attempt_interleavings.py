@@ -25,7 +25,6 @@ from hypothesis.stateful import (
 
 from conformance.engine.harness import (
     Blocked,
-    CannotBuild,
     CheckTally,
     MidTrialPair,
     Recording,
@@ -37,7 +36,8 @@ from conformance.engine.properties import (
     draw_single_task_benchmarks,
 )
 from conformance.engine.strategies import actions, draw_plan
-from conformance.engine.violations import ContractViolation
+from conformance.engine.violations import NotChecked
+from conformance.front.plugin import suite_arguments
 
 TARGET = "KMW-ATT-4"
 #: The seed of a reset the machine draws unseeded where the candidate's draws must be fixed.
@@ -70,6 +70,9 @@ class TrialMachine(RuleBasedStateMachine):
             self.main = self._session()
         except Rejected:
             self.stopped = True
+        except Blocked as blocked:  # cannot be built (KMW-IFC-6), or a finding at construction
+            self.stopped = True
+            self.tally.block(blocked)
 
     def _guard(self, call) -> None:
         try:
@@ -95,6 +98,7 @@ class TrialMachine(RuleBasedStateMachine):
             self._guard(lambda: self.pair.reset(seed))
         else:
             self.pair = None
+            self.main.observe = True  # a plain trial again: its findings are its own
             self._guard(lambda: self.main.reset(seed))
 
     @precondition(lambda self: not self.stopped and not self.needs_reset
@@ -115,8 +119,9 @@ class TrialMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.kmw_requirement(TARGET)
-def test_trial_machine(kmw_config):
+def test_trial_machine(request):
     """KMW-ATT-4 under arbitrary interleavings of reset and step."""
+    kmw_config, _ = suite_arguments(request)
     tally = CheckTally(TARGET)
     current = settings()
     scripted = kmw_config.backend == "scripted"
@@ -127,16 +132,13 @@ def test_trial_machine(kmw_config):
                               else min(current.max_examples, METAWORLD_MACHINE_RUNS),
                               stateful_step_count=30 if scripted else 10),
         )
-    except CannotBuild as exc:
-        raise ContractViolation(TARGET, str(exc), expected="a candidate built on valid arguments",
-                                got=exc.error, where=exc.call) from exc
     except FlakyStrategyDefinition:
         # The same calls took the candidate down another path on replay: its behaviour depends
         # on randomness the seeds do not fix. No verdict from luck: this property says so and
         # test_att_4_reset_mid_trial (which needs no replay of paths) still checks KMW-ATT-4.
-        pytest.skip("not checked by the state machine: the candidate behaved differently on "
-                    "identical, seeded calls (randomness that reset(seed=...) does not fix; "
-                    "see KMW-TSK-3), so its interleavings cannot be replayed")
+        raise NotChecked("not checked by the state machine: the candidate behaved differently "
+                         "on identical, seeded calls (randomness that reset(seed=...) does not "
+                         "fix; see KMW-TSK-3), so its interleavings cannot be replayed") from None
     reason = tally.not_checked_reason()
     if reason:
-        pytest.skip(reason)
+        raise NotChecked(reason)

@@ -15,4 +15,6 @@ class Wrapper(KEpisodeMetaworld):
 
 # Past L in an attempt before the last: KMW-EPL-1. In the last attempt the step that ends the
 # k-th attempt (step L) comes without a done flag, and the trial runs past k * L steps.
-BREAKS = frozenset({"KMW-EPL-1", "KMW-ATT-2", "KMW-ATT-3"})
+# The attempt does not end where it has taken L steps (KMW-ATT-1, the root); it then runs
+# longer than L (EPL-1), and the last attempt's step L has no done flag (ATT-2, ATT-3).
+BREAKS = frozenset({"KMW-ATT-1", "KMW-EPL-1", "KMW-ATT-2", "KMW-ATT-3"})

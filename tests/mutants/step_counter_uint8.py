@@ -15,4 +15,5 @@ class Wrapper(KEpisodeMetaworld):
 # attempt at L): an attempt before the last runs past L (EPL-1); in the last, step L comes
 # without a done flag and the trial runs past k * L steps (ATT-2, ATT-3), as in
 # attempt_past_max_length.
-BREAKS = frozenset({"KMW-EPL-1", "KMW-ATT-2", "KMW-ATT-3"})
+# Attempts of L >= 256 do not end where they have taken L steps (KMW-ATT-1, the root).
+BREAKS = frozenset({"KMW-ATT-1", "KMW-EPL-1", "KMW-ATT-2", "KMW-ATT-3"})
