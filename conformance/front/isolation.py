@@ -422,9 +422,11 @@ class Isolation:
             return
         shown = ", ".join(self.leftover[:5])
         more = f" and {len(self.leftover) - 5} more" if len(self.leftover) > 5 else ""
+        then = ("this pytest runs inside another one, which owns the process" if self.nested
+                else "the process ends without waiting for them")
         terminalreporter.write_line(
             f"kmw: the candidate left {len(self.leftover)} non-daemon thread(s) running "
-            f"({shown}{more}); the process ends without waiting for them", yellow=True)
+            f"({shown}{more}); {then}", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
