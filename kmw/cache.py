@@ -27,8 +27,9 @@ length Meta-World's envs use, the same for all tasks of an env), ``partially_obs
 bool Meta-World's ML benchmarks set), and the number and order of tasks. The task ``data`` is
 then re-encoded with Meta-World's own ``_encode_task``, which gives the same bytes as a fresh
 build. Anything that does not check out (bad magic, another format or Meta-World version, a
-truncated write, a wrong sha256, bad JSON, a wrong structure, type, value or class name) is
-reported with a ``UserWarning``, never used, rebuilt and overwritten. The sha256 detects damage,
+truncated write, a wrong sha256, bad JSON, a wrong structure, type, value or class name; not a
+regular file, or larger than :data:`MAX_FILE_BYTES`: those are not even read, and never waited
+on) is reported with a ``UserWarning``, never used, rebuilt and overwritten. The sha256 detects damage,
 not tampering (it is unkeyed); the validation is what keeps a tampered file from running code.
 
 Writes use the project's one writer (``kmw._files.write_bytes_atomic``): a temporary file in
@@ -48,6 +49,7 @@ import json
 import math
 import os
 import pickle
+import stat
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -59,7 +61,7 @@ import metaworld
 import metaworld.env_dict as _env_dict
 import numpy as np
 
-from kmw._files import write_bytes_atomic
+from kmw._files import read_bounded, write_bytes_atomic
 from kmw.kinds import KINDS, benchmark_class, check_kind
 
 try:  # POSIX only; without it concurrent builders are still safe, just not deduplicated.
@@ -74,6 +76,8 @@ FORMAT_VERSION = 2
 MAGIC = b"KMW-TASKS\n"
 #: Environment variable naming the cache directory (overrides the XDG default).
 CACHE_DIR_ENV = "KMW_CACHE_DIR"
+#: The largest cache file read (ML45's is about 0.5 MB): a larger one is damaged.
+MAX_FILE_BYTES = 64 << 20
 
 #: Goals Meta-World samples per env class (``metaworld._N_GOALS``).
 N_GOALS: int = int(getattr(metaworld, "_N_GOALS", 50))
@@ -329,8 +333,13 @@ def decode(blob: bytes, name: str, seed: int) -> Any:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` (creating its directory) with the project's one writer:
-    a temp file in the same directory, then ``os.replace`` (``kmw._files``)."""
+    a temp file in the same directory, then ``os.replace`` (``kmw._files``). A FIFO, socket or
+    device where the cache file belongs is removed first (the writer would write into it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode) or stat.S_ISDIR(mode)):
+            os.unlink(path)
     write_bytes_atomic(path, data)
 
 
@@ -338,21 +347,26 @@ def write_atomic(path: Path, data: bytes) -> None:
 def _build_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path``'s lock file while building (best effort: no lock
     where ``fcntl`` is missing or the directory is unusable; the atomic write keeps that safe)."""
-    f = None
+    fd = None
     if fcntl is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            f = open(path.with_name(path.name + ".lock"), "ab")  # noqa: SIM115
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            # Without blocking: a FIFO there (no reader) raises ENXIO instead of hanging.
+            fd = os.open(path.with_name(path.name + ".lock"),
+                         os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC,
+                         0o666)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{path.name}.lock is not a regular file")
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:
-            if f is not None:
-                f.close()
-            f = None
+            if fd is not None:
+                os.close(fd)
+            fd = None
     try:
         yield
     finally:
-        if f is not None:
-            f.close()  # closing the file releases the lock
+        if fd is not None:
+            os.close(fd)  # closing the file releases the lock
 
 
 def _load_blob(blob: bytes, kind: str, task: str | None, seed: int) -> Any:
@@ -370,10 +384,11 @@ def _try_load(
 ) -> Any | None:
     """The cached benchmark at ``path``, or ``None`` if absent or unusable (with a warning)."""
     try:
-        blob = path.read_bytes()
+        # Bounded, without blocking: a FIFO, a device, a huge or sparse file raise ValueError.
+        blob = read_bounded(path, MAX_FILE_BYTES)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         if warn:
             warnings.warn(f"kmw task cache: cannot read {path} ({exc}); rebuilding", UserWarning, 3)
         return None

@@ -10,6 +10,8 @@ import multiprocessing
 import os
 import pickle
 import re
+import socket
+import threading
 import warnings
 from pathlib import Path
 
@@ -473,6 +475,78 @@ def test_cached_tasks_equal_fresh_build_field_by_field(cache_root, fresh_ml1):
         assert g["rand_vec"].dtype == w["rand_vec"].dtype and g["rand_vec"].shape == w["rand_vec"].shape
         np.testing.assert_array_equal(g["rand_vec"], w["rand_vec"])
         assert g["partially_observable"] is w["partially_observable"] is True
+
+# -- files that are not task files: never read whole, never waited on --------------------------
+
+#: Seconds a load may take before the test calls it a hang (a real load takes well under one).
+HANG_LIMIT = 120
+
+
+def _without_hanging(load, unblock):
+    """``load()`` in a thread; fails if it has not returned after ``HANG_LIMIT`` seconds (then
+    ``unblock()`` lets the blocked thread go on, so that it does not outlive the test)."""
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(load()), daemon=True)
+    worker.start()
+    worker.join(HANG_LIMIT)
+    if worker.is_alive():
+        unblock()
+        pytest.fail(f"the cache was still blocked after {HANG_LIMIT} s")
+    assert out, "the load raised (see the thread's traceback above)"
+    return out[0]
+
+
+def _open_other_end(path: Path, flags: int) -> None:
+    try:
+        os.close(os.open(path, flags | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize("how", ["fifo", "socket", "device", "huge-sparse"])
+def test_a_special_or_huge_tasks_file_is_rebuilt(cache_root, fresh_ml1, how, monkeypatch):
+    """A FIFO, a socket, a device (a link to ``/dev/zero``) or a 1 TB sparse file at the cache
+    file's path: a warning and a rebuild, never a hang, a MemoryError or an endless read."""
+    path = cache.cache_path("ML1", TASK, 7)
+    path.parent.mkdir(parents=True)
+    if how == "fifo":
+        os.mkfifo(path)
+    elif how == "socket":
+        monkeypatch.chdir(path.parent)  # AF_UNIX paths are short: bind a relative one
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(path.name)
+    elif how == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        with open(path, "wb") as f:
+            f.truncate(1 << 40)
+    build = CountingBuild(fresh_ml1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bench = _without_hanging(lambda: cache.load_or_build("ML1", TASK, 7, build=build),
+                                 lambda: _open_other_end(path, os.O_WRONLY))
+    assert build.calls == 1
+    assert_same_benchmark(bench, fresh_ml1)
+    messages = [str(w.message) for w in caught]
+    assert any("rebuilding" in m and "not a regular file" in m or "bytes, more than" in m
+               for m in messages), messages
+    if how != "device":  # replaced by a good file: the next load builds nothing
+        assert path.is_file() and not path.is_symlink()
+        cache.load_or_build("ML1", TASK, 7, build=build)
+        assert build.calls == 1
+
+
+def test_a_fifo_as_the_lock_file_is_no_lock_and_no_hang(cache_root, fresh_ml1):
+    path = cache.cache_path("ML1", TASK, 7)
+    path.parent.mkdir(parents=True)
+    lock = path.with_name(path.name + ".lock")
+    os.mkfifo(lock)
+    build = CountingBuild(fresh_ml1)
+    bench = _without_hanging(lambda: cache.load_or_build("ML1", TASK, 7, build=build),
+                             lambda: _open_other_end(lock, os.O_RDONLY))
+    assert build.calls == 1 and path.is_file()
+    assert_same_benchmark(bench, fresh_ml1)
+
 
 def test_unwritable_cache_dir_falls_back_to_memory(tmp_path, monkeypatch, fresh_ml1):
     blocker = tmp_path / "a-file"

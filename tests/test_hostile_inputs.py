@@ -1,7 +1,10 @@
 """Hostile inputs: every bad input across the plugin, ``kmw run`` and the wrapper, with the exact
 outcome it must produce (exit code and a substring of the one-line error, or an exception type
 and a message substring). Also the shared output writer (``kmw._files``) on symlinks, FIFOs and
-device nodes, and Ctrl-C of a multi-process ``kmw run``.
+device nodes (and FIFOs, sockets or symlink loops where a file is expected), Ctrl-C of a
+multi-process ``kmw run``, and correct candidates that are hostile to the run checking them
+(``tests/hostile_candidates.py``: large infos, output, warnings, a huge exception text, a
+leftover thread), each in a subprocess with a bounded time.
 
 The cache's hostile inputs are left to its owner's tests (tests/test_cache.py).
 """
@@ -10,12 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import stat
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -140,8 +146,10 @@ class Case:
     conformance.replay``; exit ``code``, one line on stderr containing ``message``, and the
     report's candidate never imported) or ``"wrapper"`` (``args[0]`` names a builder in
     ``WRAPPER_CALLS``; it raises ``exc`` with ``message`` in its text). ``files`` are written
-    into the test's directory first (``bytes`` as is); ``root``: True = only as root, False =
-    only as another user.
+    into the test's directory first (``bytes`` as is; :data:`FIFO`, :data:`SOCKET` and
+    :data:`LOOP` make a FIFO, a UNIX socket, a symlink to itself); ``root``: True = only as root,
+    False = only as another user. ``subprocess``: run as a subprocess with a time limit (the
+    input made the run hang before it was refused).
     """
 
     id: str
@@ -152,7 +160,13 @@ class Case:
     exc: type[BaseException] | None = None
     files: dict[str, str | bytes] = field(default_factory=dict)
     root: bool | None = None
+    subprocess: bool = False
 
+
+#: ``Case.files`` contents that make special files.
+FIFO, SOCKET, LOOP = "<fifo>", "<socket>", "<symlink loop>"
+#: Seconds a subprocess case may take (a hang fails the case instead of the test run).
+CASE_LIMIT = 300
 
 CANDS = """
 class Good:
@@ -459,12 +473,42 @@ CASES = [
         files={"ro/": ""},
         root=False,
     ),
+    _plugin(
+        "report-is-a-fifo-without-reader",
+        (IMPL, "--kmw-report=pipe"),
+        "pipe: is a FIFO that no process reads (writing to it would block)",
+        files={"pipe": FIFO},
+        subprocess=True,
+    ),
+    _plugin("report-is-a-socket", (IMPL, "--kmw-report=sock"),
+            "sock: is a UNIX socket, expected a file path", files={"sock": SOCKET}),
+    _plugin("report-is-a-symlink-loop", (IMPL, "--kmw-report=loop"),
+            "loop: Too many levels of symbolic links", files={"loop": LOOP}),
+    _plugin(
+        "summary-is-a-fifo-without-reader",
+        (IMPL, "--kmw-summary=pipe"),
+        "pipe: is a FIFO that no process reads",
+        files={"pipe": FIFO},
+        subprocess=True,
+    ),
+    _plugin("xfail-is-a-fifo", (IMPL, "--kmw-xfail=pipe"),
+            "pipe': is a FIFO, not a regular file",
+            files={"pipe": FIFO}, subprocess=True),
+    _plugin("xfail-is-a-socket", (IMPL, "--kmw-xfail=sock"),
+            "sock': is a socket, not a regular file",
+            files={"sock": SOCKET}),
     _plugin("report-without-impl", ("--kmw-report=r.json",), "--kmw-report needs --kmw-impl"),
     _plugin("xfail-without-impl", ("--kmw-xfail=known.txt",), "--kmw-xfail needs --kmw-impl"),
     # -- kmw run: exit 2 (bad input) before the run, or on the policy's first bad step
     _cli("json-is-a-directory", ("--json", "."), "is a directory, expected a file path"),
     _cli("json-missing-directory", ("--json", "nope/out.json"), "nope does not exist"),
     _cli("json-under-a-file", ("--json", "afile/out.json"), "is not a directory", files={"afile": ""}),
+    _cli("json-is-a-fifo-without-reader", ("--json", "pipe"),
+         "--json pipe: is a FIFO that no process reads", files={"pipe": FIFO}, subprocess=True),
+    _cli("json-is-a-socket", ("--json", "sock"), "--json sock: is a UNIX socket",
+         files={"sock": SOCKET}),
+    _cli("json-is-a-symlink-loop", ("--json", "loop"),
+         "--json loop: Too many levels of symbolic links", files={"loop": LOOP}),
     _cli(
         "json-read-only-directory",
         ("--json", "ro/out.json"),
@@ -597,7 +641,14 @@ def _write_files(root: Path, files: dict[str, str | bytes]) -> None:
             path.chmod(0o500)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if content == FIFO:
+            os.mkfifo(path)
+        elif content == SOCKET:
+            with socket.socket(socket.AF_UNIX) as sock:  # the file stays after close
+                sock.bind(os.path.relpath(path))  # relative: AF_UNIX paths are short
+        elif content == LOOP:
+            path.symlink_to(path.name)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content)
@@ -625,7 +676,11 @@ def test_the_table_is_big_and_ids_are_unique() -> None:
 def test_plugin_usage_error(pytester: pytest.Pytester, case: Case) -> None:
     _skip_for_user(case)
     _write_files(pytester.path, {**PLUGIN_FILES, **case.files})
-    result = pytester.runpytest_inprocess(*case.args, "-p", "no:cacheprovider")
+    if case.subprocess:
+        result = pytester.runpytest_subprocess(*case.args, "-p", "no:cacheprovider",
+                                               timeout=CASE_LIMIT)
+    else:
+        result = pytester.runpytest_inprocess(*case.args, "-p", "no:cacheprovider")
     out, err = result.stdout.str(), result.stderr.str()
     assert result.ret == case.code, out + err
     assert "Traceback" not in out + err and "INTERNALERROR" not in out + err
@@ -655,8 +710,15 @@ def test_kmw_run_bad_input(in_tmp: Path, capsys: pytest.CaptureFixture[str], cas
     argv = ["run", "--no-progress", "--trials", "1", "--k", "1", "--max-episode-length", "5"]
     if "--json" not in case.args:
         argv += ["--json", "out.json"]
-    assert main([*argv, *case.args]) == case.code
-    captured = capsys.readouterr()
+    if case.subprocess:
+        proc = subprocess.run([sys.executable, "-m", "kmw", *argv, *case.args], cwd=in_tmp,
+                              capture_output=True, text=True, timeout=CASE_LIMIT, check=False,
+                              env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+        assert proc.returncode == case.code, proc.stderr
+        captured = SimpleNamespace(out=proc.stdout, err=proc.stderr)
+    else:
+        assert main([*argv, *case.args]) == case.code
+        captured = capsys.readouterr()
     err_lines = [ln for ln in captured.err.splitlines() if "error:" in ln or "interrupted" in ln]
     assert len(err_lines) == 1 and case.message in err_lines[0], captured.err
     assert "Traceback" not in captured.err
@@ -841,3 +903,111 @@ def test_a_key_scheme_that_loops_in_a_test_fails_that_test_at_its_time_limit(
     entry = report["requirements"]["KMW-LOG-1"]
     assert entry["outcome"] == "fail" and "exceeded --kmw-timeout=2 s" in entry["reason"], entry
     assert proc.returncode == 1
+
+
+# --------------------------------------------------------------------------- hostile candidates
+
+#: The suite's properties that check every returned info and observation again (the longest
+#: sessions: many trials, over 1024 calls).
+ALIASING = "obs_4 or log_5"
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    out: str
+    err: str
+    peak_kib: int
+
+
+def run_suite(tmp_path: Path, impl: str, *args: str, env: dict[str, str] | None = None,
+              limit: float = CASE_LIMIT) -> SuiteRun:
+    """``pytest --kmw-impl=impl args`` from the repository root in a subprocess, ended after
+    ``limit`` seconds (a hang fails the test); its own peak RSS (``wait4``'s ``ru_maxrss``)."""
+    out, err = tmp_path / f"{impl}.out", tmp_path / f"{impl}.err"
+    cmd = [sys.executable, "-m", "pytest", f"--kmw-impl={impl}", "-p", "no:cacheprovider",
+           "--hypothesis-profile=kmw-dev", *args]
+    full_env = {**os.environ, "PYTHONPATH": str(HERE.parent), **(env or {})}
+    full_env.pop("CI", None)
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        proc = subprocess.Popen(cmd, cwd=HERE.parent, env=full_env, stdout=fo, stderr=fe)
+        timer = threading.Timer(limit, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode != -9, f"{impl} did not end within {limit} s"
+    return SuiteRun(proc.returncode, out.read_text(errors="replace"),
+                    err.read_text(errors="replace"), usage.ru_maxrss)
+
+
+def assert_passed(run: SuiteRun) -> None:
+    """Every test that ran passed (a run of only some of the suite's tests exits 1 all the same:
+    the requirements it left out are not checked)."""
+    last = (run.out.strip().splitlines() or [""])[-1]
+    assert run.returncode in (0, 1) and " passed" in last, run.out[-2000:] + run.err[-2000:]
+    assert "failed" not in last and "error" not in last, run.out[-2000:]
+
+
+def test_memory_does_not_grow_with_the_candidates_infos(tmp_path: Path) -> None:
+    """A 240x240x3 frame, or a 1 MB array, in every info: peak RSS within 1.5x the
+    reference's (before: 4.3x for the frame, on these two properties)."""
+    ref = run_suite(tmp_path, "kmw.KEpisodeMetaworld", "-k", ALIASING)
+    assert_passed(ref)
+    for impl in ("FrameInInfo", "BigInfo"):
+        run = run_suite(tmp_path, f"tests.hostile_candidates.{impl}", "-k", ALIASING,
+                        env={"KMW_HOSTILE_INFO": "1000000"})
+        assert_passed(run)
+        assert run.peak_kib < 1.5 * ref.peak_kib, (impl, run.peak_kib, ref.peak_kib)
+
+
+def test_printing_does_not_grow_memory_or_output(tmp_path: Path) -> None:
+    """100 KB per step (half through sys.stdout, half to file descriptor 2), 146 MB in the
+    test: memory within 1.5x the reference's (before: 3x), and the captured output (shown by
+    -rP) kept to its head and tail."""
+    ref = run_suite(tmp_path, "kmw.KEpisodeMetaworld", "-k", "obs_4")
+    run = run_suite(tmp_path, "tests.hostile_candidates.Prints", "-k", "obs_4", "-rP",
+                    env={"KMW_HOSTILE_BYTES": "100000"})
+    assert_passed(run)
+    assert run.peak_kib < 1.5 * ref.peak_kib, (run.peak_kib, ref.peak_kib)
+    assert "Captured stdout call" in run.out and "Captured stderr call" in run.out
+    assert "bytes of output trimmed" in run.out
+    assert len(run.out) + len(run.err) < 100_000
+
+
+@pytest.mark.parametrize("filters", [(), ("-W", "error")], ids=["default", "W-error"])
+def test_distinct_warnings_are_counted_not_listed(tmp_path: Path, filters: tuple) -> None:
+    """A new 10 KB warning message at every step: kmw's section lists 10 of them, cut to a
+    line; pytest's warnings summary none (before: 58 MB of terminal output); under -W error
+    the verdicts do not change (before: both tests failed)."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.WarnsDistinct", "-k", "ifc_1 or att_2",
+                    *filters, env={"KMW_HOSTILE_BYTES": "10000"})
+    assert_passed(run)
+    assert len(run.out) + len(run.err) < 100_000
+    assert "kmw: warnings from the candidate" in run.out
+    assert "warnings summary" not in run.out
+    assert re.search(r"\.\.\. and \d+ more of \d+ other message\(s\)", run.out)
+
+
+def test_an_exception_with_a_huge_text_is_shown_bounded(tmp_path: Path) -> None:
+    """The candidate raises an exception whose own __str__ and __repr__ return 20 MB."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.RaisesHugeText", "-k", "ifc_1",
+                    f"--kmw-report={tmp_path / 'report.json'}",
+                    env={"KMW_HOSTILE_BYTES": "20000000"})
+    assert run.returncode == 1, run.out[-2000:]
+    assert (tmp_path / "report.json").stat().st_size < 100_000
+    assert len(run.out) + len(run.err) < 200_000
+    assert "HugeText: ssss" in run.out and "characters trimmed" in run.out
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_leftover_thread_does_not_keep_the_run_alive(tmp_path: Path, xdist: tuple) -> None:
+    """The candidate starts a non-daemon thread that never ends: the run ends anyway, with its
+    own exit status (1: a partial run), and says so (before: serial runs never ended)."""
+    run = run_suite(tmp_path, "tests.hostile_candidates.LeavesThread", "-k", "ifc_1", *xdist)
+    assert_passed(run)
+    assert re.search(r"kmw: the candidate left 1 non-daemon thread\(s\) running "
+                     r"\('candidate-worker'( \(worker gw\d\))?\); the process ends without "
+                     r"waiting for them", run.out), run.out[-2000:]

@@ -33,7 +33,12 @@ import kmw
 
 
 class Warns(kmw.KEpisodeMetaworld):
-    """The reference wrapper, warning at every step (as AMAGO's spaces make gymnasium do)."""
+    """The reference wrapper, warning when built and at every step (as AMAGO's spaces make
+    gymnasium do)."""
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn("space precision lowered", UserWarning)
+        super().__init__(*args, **kwargs)
 
     def step(self, action):
         warnings.warn("precision lowered", UserWarning)
@@ -145,17 +150,27 @@ def test_bad_summary_path_is_a_usage_error(project: pytest.Pytester, args: list[
 # --------------------------------------------------------------------------- warnings
 
 
-def test_candidate_warnings_are_counted_per_message(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--kmw-impl=wcand.Warns", "-k", TWO)
-    assert result.ret == 1 and "failed" not in result.stdout.lines[-1]  # a partial run
+@pytest.mark.parametrize("filters", [[], ["-W", "error"], ["-o", "filterwarnings=error"]],
+                         ids=["default", "W-error", "ini-error"])
+def test_candidate_warnings_are_counted_per_message(project: pytest.Pytester,
+                                                    filters: list[str]) -> None:
+    """Counted by kmw whatever the user's warning filters (an error filter changes no verdict),
+    and only there: pytest's warnings summary does not list them a second time."""
+    result = project.runpytest_subprocess("--kmw-impl=wcand.Warns", "-k", TWO, *filters)
+    # a partial run (-k): exit 1, no test failed
+    assert result.ret == 1 and "failed" not in result.stdout.lines[-1], result.stdout.str()[-3000:]
     lines = result.stdout.lines
     assert len(lines) < SCREEN // 2, "\n".join(lines)
-    total = int(re.search(r"(\d+) warnings in", lines[-1]).group(1))
     result.stdout.fnmatch_lines([
         "*= kmw: warnings from the candidate =*",
-        f"{total} x UserWarning: precision lowered (first at wcand.py:*)",
+        "* x UserWarning: precision lowered (first at wcand.py:*)",
+        "* x UserWarning: space precision lowered (first at wcand.py:*)",
+        "*2 passed*",
     ])
-    assert total > 100
+    counted = re.search(r"(\d+) x UserWarning: precision lowered", result.stdout.str())
+    assert int(counted.group(1)) > 100
+    assert "warnings summary" not in result.stdout.str()
+    assert "warning" not in lines[-1]  # pytest's own count
 
 
 # --------------------------------------------------------------------------- a screen

@@ -577,3 +577,55 @@ def test_add_note_appends_to_the_notes_python_shows() -> None:
     add_note(exc, "first")
     add_note(exc, "second")
     assert exc.__notes__ == ["first", "second"]
+
+
+# --------------------------------------------------------------------------- exception texts
+
+
+class _HugeStr(Exception):
+    def __str__(self) -> str:
+        return "s" * 100_000
+
+
+class _RaisingStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text today")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr today")
+
+
+class _LoopingStr(Exception):
+    def __str__(self) -> str:  # "hangs" (a minute: a test must end, even on a broken plugin)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        return "late"
+
+
+class _HugeArg:
+    def __str__(self) -> str:
+        return "a" * 100_000
+
+
+@pytest.mark.parametrize("exc", [_HugeStr(), _RaisingStr(), _LoopingStr(),
+                                 RuntimeError(_HugeArg())],
+                         ids=["huge", "raising", "looping", "huge-arg"])
+def test_an_exception_text_is_bounded_and_the_candidates_code_not_run_again(
+    exc: BaseException, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bound_exception`` renders a custom text once (within RENDER_SECONDS); pytest's later
+    ``str``/``repr`` get a bounded text and run no candidate code."""
+    from conformance.front import verdicts
+
+    monkeypatch.setattr(verdicts, "RENDER_SECONDS", 0.5, raising=False)
+    cause = ValueError("plain")
+    exc.__cause__ = cause
+    verdicts.bound_exception(exc, limit=1000)
+    for text in (str(exc), repr(exc)):
+        assert len(text) <= 1100, len(text)
+    assert isinstance(exc, Exception) and type(exc).__name__ in ("_HugeStr", "_RaisingStr",
+                                                                  "_LoopingStr", "RuntimeError")
+    assert str(cause) == "plain" and type(cause) is ValueError  # plain ones are left alone
+    assert "characters trimmed" in str(exc) or "did not return" in str(exc) or \
+        "raised" in str(exc)

@@ -126,7 +126,7 @@ CASES = [
         setup="link-y",
     ),
     _run_case(
-        "json-fifo-without-reader", (), "no process has the FIFO open for reading", setup="fifo", table=True
+        "json-fifo-without-reader", (), "is a FIFO that no process reads", setup="fifo", table=True
     ),
     _run_case("json-unix-socket", (), "out.json: is a UNIX socket, expected a file path", setup="socket"),
     _run_case("json-symlink-loop", (), "out.json: is a symlink loop", setup="loop"),

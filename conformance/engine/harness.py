@@ -36,6 +36,9 @@ from conformance.engine.keys import PREFIX
 from conformance.engine.model import ContractContext, Finding, TrialModel
 from conformance.engine.plan import TrialPlan
 from conformance.engine.reproduction import Reproduction, action_record
+from conformance.engine.returned import NO_RESULT as _NO_RESULT
+from conformance.engine.returned import ReturnedObjects
+from conformance.engine.returned import frozen as _frozen
 from conformance.engine.scripted import decode_task, task_label
 from conformance.engine.spy import Event, SpyBenchmark
 from conformance.engine.violations import (
@@ -569,81 +572,6 @@ class Session:
         return f"{self.model.task_name}"
 
 
-def snapshot(value: Any, depth: int = 0) -> Any:
-    """``value`` as plain, comparable data, copied (arrays by dtype, shape and bytes; NaN equal
-    to NaN)."""
-    if isinstance(value, float):
-        return value if value == value else "nan"
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    if depth > 4:
-        return repr(value)[:200]
-    if isinstance(value, dict):
-        # (an info dict's values are mostly plain floats: those inline, as the first case above)
-        return ("dict", tuple([(k, (v if v == v else "nan") if type(v) is float
-                                else snapshot(v, depth + 1)) for k, v in value.items()]))
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(snapshot(v, depth + 1) for v in value))
-    if isinstance(value, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
-        return value
-    if isinstance(value, np.floating):
-        return float(value) if value == value else "nan"
-    return repr(value)[:200]
-
-
-_NO_RESULT = object()
-"""``ReturnedObjects.check``'s result for a sweep after the last call (nothing new to keep)."""
-
-
-class ReturnedObjects:
-    """KMW-OBS-4 and KMW-LOG-5: what the candidate returned stays as it was returned.
-
-    Keeps each call's observation and ``info`` with a snapshot taken when they were returned,
-    for the candidate's whole life (all its trials). After every call the previous call's
-    objects are compared with their snapshots; on every ``reset`` (``sweep``) those of the trial
-    before it; at the end of the session (``everything``) all of them. So a reused buffer shows
-    on the next call, one reused within a trial at the next reset, and one reused trials later
-    (a buffer per trial, a pool, a ring of buffers) at the end; each object is compared a
-    bounded number of times, however many resets a session makes.
-    """
-
-    def __init__(self) -> None:
-        self.kept: list[tuple[str, Any, Any, Any, Any]] = []
-        self._trial_start = 0
-
-    def check(self, model: TrialModel, when: str, result: Any, sweep: bool = False,
-              everything: bool = False) -> list[Finding]:
-        findings: list[Finding] = []
-        if everything:
-            earlier = self.kept
-        elif sweep:
-            earlier = self.kept[self._trial_start:]
-            self._trial_start = len(self.kept)
-        else:
-            earlier = self.kept[-1:]
-        for where, obs, obs_snap, info, info_snap in earlier:
-            for req, what, obj, snap in (("KMW-OBS-4", "observation", obs, obs_snap),
-                                         ("KMW-LOG-5", "info dict", info, info_snap)):
-                if obj is None:
-                    continue
-                model.checked.add(req)
-                if snapshot(obj) != snap:
-                    findings.append(Finding(req, f"the {what} returned by {where} was changed by "
-                                            f"a later call (seen after {when})",
-                                            f"the {what} as it was returned",
-                                            f"it changed: the candidate reuses the {what}",
-                                            blocking=False))
-        if result is _NO_RESULT:
-            return findings
-        obs = info = None
-        if isinstance(result, tuple) and len(result) in (2, 5):
-            obs = result[0] if isinstance(result[0], np.ndarray) else None
-            info = result[-1] if isinstance(result[-1], dict) else None
-        self.kept.append((when, obs, None if obs is None else snapshot(obs),
-                          info, None if info is None else snapshot(info)))
-        return findings
-
-
 def _describe_obs(obs: Any) -> str:
     try:
         arr = np.asarray(obs, dtype=np.float64).ravel()
@@ -652,15 +580,6 @@ def _describe_obs(obs: Any) -> str:
     if arr.size == 0:
         return "[]"
     return f"[{', '.join(f'{v:g}' for v in arr[:3])}, ..., flag={arr[-1]:g}]"
-
-
-def _frozen(result: Any) -> Any:
-    """``result`` with its observation and info copied (the trace shows them as returned)."""
-    if isinstance(result, tuple) and len(result) == 5:
-        obs, r, term, trunc, info = result
-        obs = np.array(obs, copy=True) if isinstance(obs, np.ndarray) else obs
-        return (obs, r, term, trunc, dict(info) if isinstance(info, dict) else info)
-    return result
 
 
 class StepLine:

@@ -39,6 +39,7 @@ from conformance.front.faults import (
     item_property,
     suite_requirements,
 )
+from conformance.front.isolation import Isolation
 from conformance.front.report import (
     DESELECTED_PROPERTY,
     FAIL,
@@ -87,8 +88,6 @@ DEFAULT_TIMEOUT = 120.0
 MAX_SECTION = 20_000
 #: The environment variable GitHub Actions sets to the step summary's file.
 GITHUB_SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
-#: Distinct candidate warnings listed in the terminal summary (the rest are counted).
-MAX_WARNING_KINDS = 10
 #: Requirements seen failing only in other requirements' tests whose example the terminal
 #: summary shows in full (the rest get a line each; the report keeps every one).
 MAX_SEEN_IN_FULL = 2
@@ -400,6 +399,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _build_state(config, impl)
     config.stash[STATE] = state
     config.pluginmanager.register(KmwSession(config, state), "kmw-session")
+    config.pluginmanager.register(Isolation(config, lambda item: bool(requirement_ids(item))),
+                                  "kmw-isolation")
 
     # No test paths given (nothing on the command line, or only ini testpaths): run the suite.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -688,11 +689,6 @@ class ShortRepr:
         return self.text
 
 
-def _warning_key(message: warnings.WarningMessage) -> tuple[str, str]:
-    category = getattr(message.category, "__name__", str(message.category))
-    return category, _short(str(message.message), 120)
-
-
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -837,15 +833,11 @@ class KmwSession:
             None if self.backstop_fd is None or state.timeout <= 0 else self.backstop_after,
             state.timeout,
         )
-        #: Node IDs of the tests that carry requirement IDs (the suite's), seen in their reports.
-        self.suite_nodeids: set[str] = set()
-        #: Warnings raised in suite tests: (category, message) -> [count, first location].
-        self.candidate_warnings: dict[tuple[str, str], list[Any]] = {}
         #: Requirements whose failure was shown in full; later ones are shortened.
         self.shown_in_full: set[str] = set()
         self.shortened = 0
         self.summary_error: str | None = None
-        self._plugin_files: dict[str, bool] = {}
+        self.report_error: str | None = None
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         try:
@@ -893,11 +885,9 @@ class KmwSession:
             self._note_output(report)
 
     def _note_output(self, report: pytest.TestReport) -> None:
-        """Remember the suite's node IDs; shorten a failure of a requirement already shown in
-        full to its violation's first line (the terminal shows the first failure of each
-        requirement in full; -vv all of them; the JSON report keeps every failing example)."""
-        if report.user_properties:
-            self.suite_nodeids.add(report.nodeid)
+        """Shorten a failure of a requirement already shown in full to its violation's first
+        line (the terminal shows the first failure of each requirement in full; -vv all of them;
+        the JSON report keeps every failing example)."""
         if report.when != "call" or not report.failed:
             return
         failed = {v.req_id for _, vs in decode(report.user_properties) for v in vs
@@ -915,37 +905,6 @@ class KmwSession:
             return
         report.longrepr = ShortRepr(short, crash)  # type: ignore[assignment]
         self.shortened += 1
-
-    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, when: str,
-                                nodeid: str) -> None:
-        """Count the warnings suite tests raise (the candidate's; under xdist the controller
-        receives the workers'), except the plugin's own."""
-        if self.is_worker or when != "runtest" or nodeid not in self.suite_nodeids:
-            return
-        category = warning_message.category
-        if isinstance(category, type) and issubclass(category, ShouldFindingWarning):
-            return
-        filename = str(warning_message.filename)
-        own = self._plugin_files.get(filename)
-        if own is None:
-            own = self._plugin_files[filename] = Path(filename).resolve().is_relative_to(
-                SUITE_DIR.parent)
-        if own:
-            return  # the plugin's own (conformance/...)
-        key = _warning_key(warning_message)
-        entry = self.candidate_warnings.get(key)
-        if entry is None:
-            if len(self.candidate_warnings) >= 1000:  # messages that vary without end
-                key = ("", "")
-                entry = self.candidate_warnings.setdefault(key, [0, ""])
-            else:
-                here = self.config.invocation_params.dir
-                try:
-                    shown = Path(filename).resolve().relative_to(here).as_posix()
-                except ValueError:
-                    shown = filename
-                entry = self.candidate_warnings[key] = [0, f"{shown}:{warning_message.lineno}"]
-        entry[0] += 1
 
     def options(self) -> dict[str, Any]:
         cfg = self.state.suite_config
@@ -990,7 +949,9 @@ class KmwSession:
             self.summary_error = f"kmw: could not append the Markdown summary to {path}: {e}"
 
     def write_report(self, exit_status: int) -> None:
-        """Write the JSON report (if ``--kmw-report``) from the verdicts received so far."""
+        """Write the JSON report (if ``--kmw-report``) from the verdicts received so far (a
+        failure to write it, e.g. the path became a symlink loop during the run, is said on
+        the terminal in one line)."""
         if self.state.report_path is None:
             return
         data = build_report(
@@ -1001,7 +962,11 @@ class KmwSession:
             options=self.options(),
             exit_status=exit_status,
         )
-        write_json_atomic(self.state.report_path, data)
+        try:
+            write_json_atomic(self.state.report_path, data)
+        except OSError as e:
+            self.report_error = (f"kmw: could not write the report to {self.state.report_path}: "
+                                 f"{e.strerror or e}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The run's verdict: candidate warnings, SHOULD findings, the violations seen while
@@ -1062,7 +1027,9 @@ class KmwSession:
                              "--kmw-keys)" if any(e["outcome"] != PASS and e["level"] == "MUST"
                                                   for e in reqs.values()) else ""),
                           green=True, bold=True)
-        if self.state.report_path is not None:
+        if self.report_error:
+            tr.write_line(self.report_error, red=True)
+        elif self.state.report_path is not None:
             tr.write_line(f"kmw report written to {self.state.report_path}")
         if self.summary_error:
             tr.write_line(self.summary_error, yellow=True)
@@ -1083,19 +1050,12 @@ class KmwSession:
                 tr.write_line(f"{rid}: {_short(verdict.reason or '', 150)} ({test})")
 
     def _warnings_summary(self, tr: Any) -> None:
-        """One line per distinct warning the candidate raised in suite tests, with its count."""
-        if not self.candidate_warnings:
+        """One line per distinct warning the candidate raised in suite tests, with its count
+        (``conformance.front.isolation`` records them)."""
+        isolation = self.config.pluginmanager.get_plugin("kmw-isolation")
+        lines = isolation.counts.summary_lines() if isolation is not None else []
+        if not lines:
             return
         tr.write_sep("=", "kmw: warnings from the candidate", yellow=True)
-        ranked = sorted(self.candidate_warnings.items(), key=lambda kv: (kv[0] == ("", ""),
-                                                                         -kv[1][0]))
-        for (category, message), (n, where) in ranked[:MAX_WARNING_KINDS]:
-            if (category, message) == ("", ""):
-                tr.write_line(f"{n} x other distinct messages")
-            else:
-                tr.write_line(f"{n} x {category}: {message} (first at {where})")
-        rest = ranked[MAX_WARNING_KINDS:]
-        if rest:
-            tr.write_line(f"... and {sum(n for _, (n, _w) in rest)} more of "
-                          f"{len(rest)} other message(s)")
-
+        for line in lines:
+            tr.write_line(line)

@@ -19,6 +19,7 @@ may still check them (``conformance.front.report`` merges the verdicts of all te
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -29,7 +30,7 @@ import pytest
 
 from conformance.engine.spec import Requirement
 from conformance.engine.violations import ContractViolation
-from conformance.front.timeouts import KmwTimeout
+from conformance.front.timeouts import KmwTimeout, time_limit
 
 if sys.version_info >= (3, 11):
     _Group = BaseExceptionGroup  # noqa: F821 - a builtin from Python 3.11 on
@@ -118,13 +119,23 @@ MAX_REASON = 2000
 MAX_MERGED = 4 * MAX_TEXT
 
 
+#: How long one ``str()`` or ``repr()`` of a candidate's exception may take when bounding it.
+RENDER_SECONDS = 5.0
+#: Exceptions of one chain whose text is computed to bound it (the rest: replaced unasked).
+MAX_RENDERED = 20
+
+
 def bound_exception(exc: BaseException, limit: int = MAX_TEXT) -> None:
     """Cut, in place, the messages and notes of ``exc`` and of every exception it groups,
     was caused by or raised while handling, to about ``limit`` characters each (``trim``).
 
     Called before pytest renders a failure: a candidate raising a 50 MB message would
     otherwise be copied into pytest's failure text, the terminal and the report several
-    times. Exceptions whose text is not in ``args`` (a custom ``__str__``) are left alone.
+    times. An exception whose text does not come from ``args`` alone (its class defines
+    ``__str__`` or ``__repr__``, or an argument is not a plain value) is rendered once, each
+    within ``RENDER_SECONDS``; if that text is too long, raises or does not return, the
+    exception's class is replaced by a subclass that shows the trimmed text (or says what went
+    wrong) without running the candidate's code again (``_show_as``).
     """
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]
@@ -138,6 +149,8 @@ def bound_exception(exc: BaseException, limit: int = MAX_TEXT) -> None:
         stack.extend((e.__cause__, e.__context__))
         try:
             _bound_one(e, limit)
+            if not isinstance(e, ContractViolation):
+                _bound_rendering(e, limit, render=len(seen) <= MAX_RENDERED)
         except Exception:  # noqa: BLE001 - a hostile exception: leave it as it is
             pass
 
@@ -169,6 +182,66 @@ def _bound_one(e: BaseException, limit: int) -> None:
     notes = getattr(e, "__notes__", None)
     if isinstance(notes, list) and any(isinstance(n, str) and len(n) > limit for n in notes):
         e.__notes__ = [trim(n, limit) if isinstance(n, str) else n for n in notes]
+
+
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def _bound_rendering(e: BaseException, limit: int, render: bool) -> None:
+    """Make ``str(e)`` and ``repr(e)`` short and safe to call (see ``bound_exception``)."""
+    cls = type(e)
+    if (cls.__str__ in _PLAIN_STR and cls.__repr__ in _PLAIN_REPR
+            and all(type(a) in _PLAIN for a in e.args)):
+        return  # rendered from plain args, already trimmed
+    if not render:
+        _show_as(e, f"<{cls.__name__}: not rendered>")
+        return
+    texts = [_render(f, e) for f in (str, repr)]
+    if all(t is not None and len(t) <= limit for t in texts):
+        return
+    _show_as(e, *(trim(t, limit) if t is not None else
+                  f"<{f.__name__}() of {cls.__name__} raised or did not return in "
+                  f"{RENDER_SECONDS:g} s>" for f, t in zip((str, repr), texts, strict=True)))
+
+
+_PLAIN_STR = {BaseException.__str__, Exception.__str__}
+_PLAIN_REPR = {BaseException.__repr__, Exception.__repr__}
+
+
+def _render(f: Any, e: BaseException) -> str | None:
+    """``f(e)`` (the candidate's code) within ``RENDER_SECONDS`` (unless a time limit is already
+    running: it is left alone); ``None`` if it raised or took longer."""
+    armed = hasattr(signal, "getitimer") and signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    try:
+        with time_limit(0 if armed else RENDER_SECONDS):
+            text = f(e)
+        return text if isinstance(text, str) else None
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - KmwTimeout, SystemExit, anything the text raised
+        return None
+
+
+def _show_as(e: BaseException, text: str, shown: str | None = None) -> None:
+    """Give ``e`` a class (a subclass of its own, same name) whose ``str`` is ``text`` and whose
+    ``repr`` is ``shown`` (default: ``Name(text)``); failing that, ``args = (text,)``."""
+    cls = type(e)
+    try:
+        sub = _SHOWN.get(cls)
+        if sub is None:
+            sub = _SHOWN[cls] = type(cls.__name__, (cls,), {
+                "__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                "__str__": lambda self: BaseException.__getattribute__(self, "_kmw_str"),
+                "__repr__": lambda self: BaseException.__getattribute__(self, "_kmw_repr"),
+            })
+        BaseException.__setattr__(e, "_kmw_str", text)
+        BaseException.__setattr__(e, "_kmw_repr", shown or f"{cls.__name__}({text!r})")
+        e.__class__ = sub
+    except Exception:  # noqa: BLE001 - a class that cannot be subclassed or swapped
+        e.args = (text,)
+
+
+_SHOWN: dict[type, type] = {}
 
 
 def bounded(v: Verdict) -> Verdict:

@@ -43,17 +43,29 @@ def parse_xfail_text(
     return entries
 
 
+#: The largest xfail file read (a few hundred lines are a few KB).
+MAX_BYTES = 1 << 20
+
+
 def load_xfail_file(path: str | Path, spec: Mapping[str, Requirement]) -> dict[str, str]:
-    """Read and parse the xfail file at ``path``; raises ``XfailFileError``."""
+    """Read and parse the xfail file at ``path``; raises ``XfailFileError``. Only a regular
+    file of at most ``MAX_BYTES`` is read, without blocking (a FIFO, a device or a socket is
+    refused, as a huge file is)."""
+    from kmw._files import read_bounded
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write
+        data = read_bounded(p, MAX_BYTES)
     except OSError as e:
         raise XfailFileError(
             f"cannot read --kmw-xfail file {str(p)!r}: {e.strerror or e}"
         ) from None
+    except ValueError as e:
+        raise XfailFileError(f"cannot read --kmw-xfail file {str(p)!r}: {e}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write
     except UnicodeDecodeError as e:
-        line = p.read_bytes()[: e.start].count(b"\n") + 1
+        line = data[: e.start].count(b"\n") + 1
         raise XfailFileError(
             f"{p}:{line}: the --kmw-xfail file is not UTF-8 text (byte {e.object[e.start]:#04x} "
             f"at offset {e.start})"
