@@ -214,7 +214,7 @@ def _random_examples(backend: str) -> int:
 
     from conformance.engine.properties import random_examples
 
-    return random_examples(backend, settings().max_examples)
+    return random_examples(backend, settings())
 
 
 def _state(config: pytest.Config) -> KmwState | None:
