@@ -1,7 +1,11 @@
 """Shared fixtures for the reference wrapper's tests: real Meta-World benchmarks, built once per
 worker, and *spy* benchmarks (the plugin's ``conformance.engine.spy``) whose env classes are subclasses of
 Meta-World's real classes that record every ``set_task``/``reset``/``step`` the wrapper makes (real
-MuJoCo underneath)."""
+MuJoCo underneath).
+
+Nothing here imports Meta-World at import time: ``pytest --kmw-impl=...`` run from the
+repository root loads this file as an initial conftest (``testpaths``) in the controller and in
+every xdist worker, and ``import metaworld`` costs 1-2 s each."""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import metaworld
 import pytest
 
 # The one place the tests import the plugin's spy.
@@ -19,6 +22,8 @@ from conformance.engine.spy import Event, SpyBenchmark
 @pytest.fixture(scope="session")
 def ml1_reach() -> Any:
     """``metaworld.ML1("reach-v3", seed=0)``, built once per worker (about 3 s)."""
+    import metaworld  # not at import: a suite run started from this repository loads this file
+
     return metaworld.ML1("reach-v3", seed=0)
 
 
