@@ -125,6 +125,7 @@ def test_suite_marks_are_found_without_a_setup_report() -> None:
 
 # -- hangs that survive the timeout's exception -------------------------------------------------
 
+@pytest.mark.slow  # each waits out --kmw-timeout and the grace period (7 s and more)
 @pytest.mark.parametrize("name", ["retries", "ignores_alarm"])
 @pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_a_hang_is_hard_stopped_and_reported(tmp_path: Path, name: str, xdist: tuple) -> None:
