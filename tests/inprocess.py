@@ -55,7 +55,7 @@ from conformance.front.plugin import (
     os_exit_guarded,
     unchecked_by_keys,
 )
-from conformance.front.report import Aggregator, build_report, decode, encode, plugin_version
+from conformance.front.report import Aggregator, build_report, encode, plugin_version
 from conformance.front.timeouts import available, time_limit
 from conformance.front.verdicts import (
     FAIL,
@@ -298,6 +298,7 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
                          env_api=options.env_api, keys=keys, strict=options.strict)
     aggregator = Aggregator(spec, {}, declared=unchecked_by_keys(keys, spec))
     ran = {call.name for call in calls}
+    order = {call.name: n for n, call in enumerate(every)}  # the place pytest collects it at
     deselected: dict[str, list[str]] = {}
     for call in every:
         if call.name not in ran:
@@ -312,8 +313,7 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
         for call in calls:
             verdicts, call_failed = call_verdicts(call, config, spec, options.timeout)
             # Through the plugin's encoding, as an xdist worker's verdicts reach the controller.
-            for test, got in decode([encode(call.name, verdicts)]):
-                aggregator.add(test, got)
+            aggregator.add_user_properties([encode(call.name, verdicts, order[call.name])])
             if call_failed:
                 first = next((v.reason for v in verdicts if v.outcome == FAIL), "") or ""
                 failed.append(f"FAILED {call.name} - {first.splitlines()[0] if first else ''}")

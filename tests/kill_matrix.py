@@ -172,14 +172,15 @@ def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
 
 
 def suite_command(
-    candidate: Candidate, report: Path, profile: str | None = DEFAULT_PROFILE
+    candidate: Candidate, report: Path, profile: str | None = DEFAULT_PROFILE, workers: int = 0
 ) -> list[str]:
-    """The pytest command line that checks ``candidate`` and writes its report to ``report``."""
+    """The pytest command line that checks ``candidate`` and writes its report to ``report``
+    (``workers``: xdist workers, ``-n``; 0: serial, xdist not loaded)."""
     cmd = [
         sys.executable, "-m", "pytest",
         f"--kmw-impl={candidate.impl}",
         "-p", "no:cacheprovider",
-        "-p", "no:xdist",
+        *(("-n", str(workers)) if workers else ("-p", "no:xdist")),
         f"--kmw-report={report}",
         "-q", "--no-header", "-rfE",
     ]
@@ -192,15 +193,16 @@ def suite_command(
 
 def run_candidate(
     candidate: Candidate, profile: str | None = DEFAULT_PROFILE, workdir: Path | None = None,
-    extra: Sequence[str] = (),
+    extra: Sequence[str] = (), workers: int = 0,
 ) -> RunResult:
     """Run the conformance suite on ``candidate`` in a subprocess and read its report.
 
     Hypothesis's storage directory is a fresh one inside ``workdir``: no example database of an
-    earlier run can take part. ``extra``: more pytest arguments (e.g. the backend).
+    earlier run can take part. ``extra``: more pytest arguments (e.g. the backend);
+    ``workers``: run under ``pytest -n workers`` (0: serially).
     """
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kmw-kill-"))
-    report_path = tmp / f"{candidate.kind}-{candidate.name}.json"
+    report_path = tmp / f"{candidate.kind}-{candidate.name}{f'-n{workers}' if workers else ''}.json"
     env = dict(os.environ)
     env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(tempfile.mkdtemp(prefix="hyp-", dir=tmp))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -210,7 +212,7 @@ def run_candidate(
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
-            [*suite_command(candidate, report_path, profile), *extra],
+            [*suite_command(candidate, report_path, profile, workers), *extra],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
         )
         _, status, usage = os.wait4(proc.pid, 0)  # wait and get the run's own CPU time

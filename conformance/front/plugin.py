@@ -121,6 +121,8 @@ class KmwState:
 
 STATE = pytest.StashKey[KmwState]()
 ALL_ITEMS = pytest.StashKey[list]()
+#: Node ID -> place in the collection (every xdist worker collects the same items in order).
+ORDER = pytest.StashKey[dict]()
 
 
 def _timeout_arg(text: str) -> float:
@@ -526,6 +528,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     state = _state(config)
     config.stash[ALL_ITEMS] = list(items)
+    config.stash[ORDER] = {item.nodeid: n for n, item in enumerate(items)}
     if state is None:
         skip = pytest.mark.skip(reason=NEEDS_IMPL)
         for item in items:
@@ -796,7 +799,8 @@ def pytest_runtest_makereport(
             reqs, "fail", f"error in {report.when} of the test", trim(report.longreprtext)
         )
     if verdicts:
-        report.user_properties.append(encode(report_name(item), verdicts))
+        order = item.config.stash.get(ORDER, {}).get(item.nodeid)
+        report.user_properties.append(encode(report_name(item), verdicts, order))
     return report
 
 
