@@ -127,3 +127,16 @@ def make_spy() -> Callable[..., Spy]:
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Suite runs started by these tests must not append tables to a real CI step summary."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+#: The test files holding the longest tests (real Meta-World runs, suite subprocesses, a fresh
+#: ML10 build, the Ctrl-C runs of ``kmw run``), collected first: ``pytest -n 2`` hands tests out
+#: in collection order, so these start first and no worker is left running one of them at the
+#: end while the other has nothing to do. A file not found here only loses its place.
+LONGEST_FIRST = ("test_reference_conformance.py", "test_cli.py", "test_example_database.py",
+                 "test_cache.py", "test_user_repository.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable
