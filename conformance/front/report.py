@@ -12,6 +12,7 @@ appends with it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from collections.abc import Iterable, Mapping
@@ -97,9 +98,7 @@ class Aggregator:
     def _got(self, rid: str) -> list[tuple[str, Verdict]]:
         """``rid``'s verdicts in the order of their tests in the collection (tests of unknown
         place after the others, in the order they arrived)."""
-        got = self._verdicts.get(rid, [])
-        last = len(self._order) + len(got)
-        return sorted(got, key=lambda tv: self._order.get(tv[0], last))
+        return sorted(self._verdicts.get(rid, []), key=lambda tv: self._order.get(tv[0], math.inf))
 
     def _merged(self, rid: str) -> tuple[str, list[tuple[str, Verdict]]]:
         got = self._got(rid)
