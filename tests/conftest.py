@@ -1,7 +1,11 @@
 """Shared fixtures for the reference wrapper's tests: real Meta-World benchmarks, built once per
 worker, and *spy* benchmarks (the plugin's ``conformance.engine.spy``) whose env classes are subclasses of
 Meta-World's real classes that record every ``set_task``/``reset``/``step`` the wrapper makes (real
-MuJoCo underneath)."""
+MuJoCo underneath).
+
+Nothing here imports Meta-World at import time: ``pytest --kmw-impl=...`` run from the
+repository root loads this file as an initial conftest (``testpaths``) in the controller and in
+every xdist worker, and ``import metaworld`` costs 1-2 s each."""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-import metaworld
 import pytest
 
 # The one place the tests import the plugin's spy.
@@ -19,6 +22,8 @@ from conformance.engine.spy import Event, SpyBenchmark
 @pytest.fixture(scope="session")
 def ml1_reach() -> Any:
     """``metaworld.ML1("reach-v3", seed=0)``, built once per worker (about 3 s)."""
+    import metaworld  # not at import: a suite run started from this repository loads this file
+
     return metaworld.ML1("reach-v3", seed=0)
 
 
@@ -122,3 +127,16 @@ def make_spy() -> Callable[..., Spy]:
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Suite runs started by these tests must not append tables to a real CI step summary."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+#: The test files holding the longest tests (real Meta-World runs, suite subprocesses, a fresh
+#: ML10 build, the Ctrl-C runs of ``kmw run``), collected first: ``pytest -n 2`` hands tests out
+#: in collection order, so these start first and no worker is left running one of them at the
+#: end while the other has nothing to do. A file not found here only loses its place.
+LONGEST_FIRST = ("test_reference_conformance.py", "test_cli.py", "test_example_database.py",
+                 "test_cache.py", "test_user_repository.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable

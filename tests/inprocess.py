@@ -55,7 +55,7 @@ from conformance.front.plugin import (
     os_exit_guarded,
     unchecked_by_keys,
 )
-from conformance.front.report import Aggregator, build_report, decode, encode, plugin_version
+from conformance.front.report import Aggregator, build_report, encode, plugin_version
 from conformance.front.timeouts import available, time_limit
 from conformance.front.verdicts import (
     FAIL,
@@ -285,23 +285,35 @@ def call_verdicts(call: SuiteCall, config: SuiteConfig, spec: Any, timeout: floa
 
 def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | None = None,
               calls: Sequence[SuiteCall] | None = None) -> SuiteRun:
-    """The conformance suite on the candidate at dotted path ``impl``, in this process."""
+    """The conformance suite on the candidate at dotted path ``impl``, in this process.
+
+    ``calls``: run only these suite tests (default: all); the others count as deselected, as
+    ``-k`` deselects them (their requirements "not selected", or "partly checked")."""
+    every = suite_calls()
+    calls = every if calls is None else list(calls)
     spec = load_spec()
     candidate = load_candidate(impl, search_dir=ROOT)
     keys = resolve_key_scheme(options.keys, search_dir=ROOT)
     config = SuiteConfig(candidate=candidate, impl=impl, backend=options.backend,
                          env_api=options.env_api, keys=keys, strict=options.strict)
     aggregator = Aggregator(spec, {}, declared=unchecked_by_keys(keys, spec))
+    ran = {call.name for call in calls}
+    order = {call.name: n for n, call in enumerate(every)}  # the place pytest collects it at
+    deselected: dict[str, list[str]] = {}
+    for call in every:
+        if call.name not in ran:
+            for rid in call.reqs:
+                deselected.setdefault(rid, []).append(call.name)
+    aggregator.add_deselected(deselected)
     failed: list[str] = []
     for rid in spec:
         EXERCISED.take(rid)  # nothing recorded by an earlier run is this run's
     OBSERVED.take()
     with hypothesis_profile(profile) as chosen:
-        for call in suite_calls() if calls is None else calls:
+        for call in calls:
             verdicts, call_failed = call_verdicts(call, config, spec, options.timeout)
             # Through the plugin's encoding, as an xdist worker's verdicts reach the controller.
-            for test, got in decode([encode(call.name, verdicts)]):
-                aggregator.add(test, got)
+            aggregator.add_user_properties([encode(call.name, verdicts, order[call.name])])
             if call_failed:
                 first = next((v.reason for v in verdicts if v.outcome == FAIL), "") or ""
                 failed.append(f"FAILED {call.name} - {first.splitlines()[0] if first else ''}")
@@ -319,8 +331,7 @@ def run_suite(impl: str, options: SuiteOptions = SuiteOptions(), profile: str | 
             "keys": options.keys,
             "strict": options.strict,
             "hypothesis_profile": chosen,
-            "random_examples": random_examples(options.backend, settings.get_profile(chosen)
-                                               .max_examples),
+            "random_examples": random_examples(options.backend, settings.get_profile(chosen)),
             "timeout": options.timeout,
             "xfail_file": None,
         },

@@ -2,7 +2,7 @@
 
 Run as a script from the repository root::
 
-    python tests/kill_matrix.py [--json PATH] [--jobs 2] [--only NAME ...] [--subprocess]
+    python tests/kill_matrix.py [--json PATH] [--jobs 2] [--only NAME ...] [--subprocess] [--thin]
 
 By default each candidate is checked **in-process** (:func:`run_in_process`, through
 ``tests/inprocess.py``): every suite test function is called directly with the ``kmw_config``
@@ -13,6 +13,9 @@ processes share the candidates. ``--subprocess`` runs each candidate in its own
 ``python -m pytest --kmw-impl=<candidate> --kmw-report=...`` subprocess instead
 (:func:`run_candidate`; cwd = repository root, ``PYTHONPATH`` = repository root), exactly as a
 user would check a wrapper. Both give the same :class:`RunResult`, judged by :func:`judge`.
+``--thin`` runs the *thin matrix* (:func:`run_thin`, the project's fast tier): each mutant on
+the suite tests of the requirements it declares, each variant and the control on every suite
+test, with the explicit cases alone (no random example).
 
 A *mutant* (``tests/mutants/``) is **caught** when the MUST requirements it declares in
 ``BREAKS`` are exactly the ones that fail, its declared SHOULD requirements show as SHOULD
@@ -25,7 +28,8 @@ missed, ``+`` failed but not declared, ``s``/``S?`` the same for SHOULD findings
 checked), the kill rate (mutants caught exactly as declared / mutants) and each variant's status.
 ``--json`` writes every candidate's JSON report (the plugin's ``--kmw-report`` shape) with the
 verdict added under ``"kill_matrix"``. It is importable: ``tests/test_mutants.py`` uses
-:func:`candidates`, :func:`run_in_process`, :func:`run_candidate` and :func:`judge`.
+:func:`candidates`, :func:`run_thin`, :func:`run_in_process`, :func:`run_candidate` and
+:func:`judge`.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``tests.*`` and ``conform
 
 from conformance.engine.spec import load_spec  # noqa: E402
 from conformance.front.verdicts import (  # noqa: E402 - the plugin's outcome names
+    EXPECTED_FAILURE,
     FAIL,
     NOT_CHECKED,
     PASS,
@@ -64,8 +69,10 @@ INNER_RUN_ENV = "KMW_KILL_MATRIX_INNER"
 DEFAULT_PROFILE = "kmw-dev"
 #: A smaller profile for iterating on mutants (same plugin; ``$KMW_QUICK_EXAMPLES`` examples).
 QUICK_PROFILE = "kmw-quick"
+#: The thin matrix's profile: ``kmw-dev`` with no random examples, the explicit cases alone.
+THIN_PROFILE = "kmw-thin"
 #: The profiles ``tests/mutants/_quick_profile.py`` registers.
-TEST_PROFILES = (QUICK_PROFILE,)
+TEST_PROFILES = (QUICK_PROFILE, THIN_PROFILE)
 #: The control: the unmutated reference, which every mutant subclasses (a dotted path, as
 #: ``--kmw-impl`` takes it), and the candidate name it runs under.
 CONTROL_IMPL, CONTROL_NAME = "kmw.KEpisodeMetaworld", "reference"
@@ -102,6 +109,9 @@ class RunResult:
     report: dict[str, Any] | None
     output_tail: str
     cpu_seconds: float = 0.0
+    #: Requirements the run left out (a thin run: none of their tests ran, no test saw them);
+    #: :func:`judge` does not judge them, and ``exit_status`` is the run's without them.
+    left_out: frozenset[str] = frozenset()
 
     @property
     def failed_tests(self) -> list[str]:
@@ -162,14 +172,15 @@ def candidates(only: Iterable[str] | None = None) -> list[Candidate]:
 
 
 def suite_command(
-    candidate: Candidate, report: Path, profile: str | None = DEFAULT_PROFILE
+    candidate: Candidate, report: Path, profile: str | None = DEFAULT_PROFILE, workers: int = 0
 ) -> list[str]:
-    """The pytest command line that checks ``candidate`` and writes its report to ``report``."""
+    """The pytest command line that checks ``candidate`` and writes its report to ``report``
+    (``workers``: xdist workers, ``-n``; 0: serial, xdist not loaded)."""
     cmd = [
         sys.executable, "-m", "pytest",
         f"--kmw-impl={candidate.impl}",
         "-p", "no:cacheprovider",
-        "-p", "no:xdist",
+        *(("-n", str(workers)) if workers else ("-p", "no:xdist")),
         f"--kmw-report={report}",
         "-q", "--no-header", "-rfE",
     ]
@@ -182,15 +193,16 @@ def suite_command(
 
 def run_candidate(
     candidate: Candidate, profile: str | None = DEFAULT_PROFILE, workdir: Path | None = None,
-    extra: Sequence[str] = (),
+    extra: Sequence[str] = (), workers: int = 0,
 ) -> RunResult:
     """Run the conformance suite on ``candidate`` in a subprocess and read its report.
 
     Hypothesis's storage directory is a fresh one inside ``workdir``: no example database of an
-    earlier run can take part. ``extra``: more pytest arguments (e.g. the backend).
+    earlier run can take part. ``extra``: more pytest arguments (e.g. the backend);
+    ``workers``: run under ``pytest -n workers`` (0: serially).
     """
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kmw-kill-"))
-    report_path = tmp / f"{candidate.kind}-{candidate.name}.json"
+    report_path = tmp / f"{candidate.kind}-{candidate.name}{f'-n{workers}' if workers else ''}.json"
     env = dict(os.environ)
     env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(tempfile.mkdtemp(prefix="hyp-", dir=tmp))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -200,7 +212,7 @@ def run_candidate(
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(
-            [*suite_command(candidate, report_path, profile), *extra],
+            [*suite_command(candidate, report_path, profile, workers), *extra],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
         )
         _, status, usage = os.wait4(proc.pid, 0)  # wait and get the run's own CPU time
@@ -221,19 +233,68 @@ def run_in_process(candidate: Candidate, profile: str | None = DEFAULT_PROFILE) 
     """Run the conformance suite on ``candidate`` in this process (``tests/inprocess.py``): the
     same checks, verdicts and report as :func:`run_candidate`'s subprocess, without the
     subprocess. ``candidate.options`` must be ``--kmw-*`` options the in-process runner knows."""
-    import resource
-
     from tests.inprocess import SuiteOptions, run_suite
 
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-
-    start, cpu_start = time.perf_counter(), cpu()
+    start, cpu_start = time.perf_counter(), _own_cpu()
     run = run_suite(candidate.impl, SuiteOptions.parse(candidate.options), profile)
-    seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
+    seconds, cpu_seconds = time.perf_counter() - start, _own_cpu() - cpu_start
     return RunResult(candidate, run.exit_status, seconds, run.outcomes, run.report,
                      "\n".join(run.failed), cpu_seconds)
+
+
+def thin_requirements(candidate: Candidate) -> frozenset[str]:
+    """The requirements the thin matrix checks ``candidate`` on: those a mutant declares it
+    breaks; every requirement for a correct variant or the control (they declare nothing, and
+    must pass everything)."""
+    return candidate.breaks or frozenset(levels())
+
+
+def run_thin(candidate: Candidate) -> RunResult:
+    """The thin matrix's run of ``candidate``, in this process: the suite tests of
+    :func:`thin_requirements` only (the others deselected), under :data:`THIN_PROFILE` (their
+    explicit cases, no random example), judged on what it selected
+    (:func:`without_unselected`)."""
+    from tests.inprocess import SuiteOptions, run_suite, suite_calls
+
+    wanted = thin_requirements(candidate)
+    calls = [c for c in suite_calls() if wanted & set(c.reqs)]
+    start, cpu_start = time.perf_counter(), _own_cpu()
+    run = run_suite(candidate.impl, SuiteOptions.parse(candidate.options), THIN_PROFILE, calls)
+    seconds, cpu_seconds = time.perf_counter() - start, _own_cpu() - cpu_start
+    return without_unselected(RunResult(candidate, run.exit_status, seconds, run.outcomes,
+                                        run.report, "\n".join(run.failed), cpu_seconds))
+
+
+#: How the report begins the reason of a requirement none of whose tests were selected, and
+#: what it says of one the key scheme leaves unchecked (``plugin.unchecked_by_keys``).
+NOT_SELECTED, DECLARED_BY_KEYS = "not selected", "(declared by --kmw-keys="
+
+
+def without_unselected(result: RunResult) -> RunResult:
+    """``result`` of a partial run (``-k``, or :func:`run_thin`'s subset) as a run of what it
+    selected: the requirements none of whose tests were selected and that no test saw (not
+    checked, "not selected") are left out (``RunResult.left_out``, not judged), and the exit
+    status is the rule of SPEC.md applied to the rest: 1 if a test failed or a MUST left in is
+    not met (failed, or not checked unless the key scheme declares it), else 0."""
+    from dataclasses import replace
+
+    reqs = (result.report or {}).get("requirements", {})
+    left_out = frozenset(rid for rid, r in reqs.items() if r["outcome"] == NOT_CHECKED
+                         and not r["tests"] and (r["reason"] or "").startswith(NOT_SELECTED))
+    unmet = [rid for rid, r in reqs.items()
+             if rid not in left_out and r["level"] == "MUST"
+             and r["outcome"] not in (PASS, EXPECTED_FAILURE)
+             and not (r["outcome"] == NOT_CHECKED and DECLARED_BY_KEYS in (r["reason"] or ""))]
+    status = 1 if result.failed_tests or unmet or result.report is None else 0
+    return replace(result, exit_status=status, left_out=left_out)
+
+
+def _own_cpu() -> float:
+    """This process's CPU seconds so far (user + system)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def levels() -> dict[str, str]:
@@ -253,8 +314,9 @@ def judge(result: RunResult, spec_levels: dict[str, str] | None = None) -> Verdi
     unknown = sorted(c.breaks - set(lv))
     if unknown:
         v.problems.append(f"BREAKS names unknown requirement IDs {unknown}")
-    failed = {r for r, o in result.outcomes.items() if o == FAIL}
-    found = {r for r, o in result.outcomes.items() if o == SHOULD_FINDING}
+    outcomes = {r: o for r, o in result.outcomes.items() if r not in result.left_out}
+    failed = {r for r, o in outcomes.items() if o == FAIL}
+    found = {r for r, o in outcomes.items() if o == SHOULD_FINDING}
     want_fail = {r for r in c.breaks if lv.get(r) == "MUST"}
     want_found = {r for r in c.breaks if lv.get(r) == "SHOULD"}
     v.missed = sorted((want_fail - failed) | (want_found - found))
@@ -270,7 +332,8 @@ def judge(result: RunResult, spec_levels: dict[str, str] | None = None) -> Verdi
         v.problems.append(f"exit status {result.exit_status}, expected "
                           f"{'non-zero' if should_exit_nonzero else 0}"
                           + "".join(f"\n    {ln}" for ln in result.failed_tests))
-    wrong_nc = sorted(r for r in c.not_checked if result.outcomes.get(r) != NOT_CHECKED)
+    wrong_nc = sorted(r for r in c.not_checked - result.left_out
+                      if outcomes.get(r) != NOT_CHECKED)
     if wrong_nc:
         v.problems.append("expected not checked: " + ", ".join(
             f"{r} ({result.outcomes.get(r, 'absent')})" for r in wrong_nc))
@@ -300,7 +363,9 @@ def format_matrix(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> 
     pairs = list(zip(results, verdicts, strict=True))
     mutants = [(r, v) for r, v in pairs if r.candidate.kind == "mutant"]
     for r, v in mutants:
-        cells = [_cell(rid in r.candidate.breaks, r.outcomes.get(rid, "?")) for rid in ids]
+        cells = ["" if rid in r.left_out else _cell(rid in r.candidate.breaks,
+                                                        r.outcomes.get(rid, "?"))
+                 for rid in ids]
         mark = "yes" if v.ok else "NO"
         lines.append(f"| {r.candidate.name} | " + " | ".join(cells) + f" | {mark} |")
     caught = sum(v.ok for _, v in mutants)
@@ -322,7 +387,7 @@ def format_matrix(results: Sequence[RunResult], verdicts: Sequence[Verdict]) -> 
     lines.append("")
     lines.append("Legend: X declared MUST failed; s declared SHOULD finding; + failed, not "
                  "declared; S? SHOULD finding, not declared; m declared, missed "
-                 "(m- missed as not checked); - not checked; . passed.")
+                 "(m- missed as not checked); - not checked; . passed; empty: not run (--thin).")
     return "\n".join(lines)
 
 
@@ -352,17 +417,19 @@ def format_compact(results: Sequence[RunResult], verdicts: Sequence[Verdict]) ->
     return "\n".join(lines)
 
 
-def _in_process_job(args: tuple[Candidate, str | None]) -> RunResult:
-    return run_in_process(*args)
+def _in_process_job(args: tuple[Candidate, str | None, bool]) -> RunResult:
+    candidate, profile, thin = args
+    return run_thin(candidate) if thin else run_in_process(candidate, profile)
 
 
 def run_all(
     cands: Sequence[Candidate], jobs: int = 2, profile: str | None = DEFAULT_PROFILE,
-    progress: bool = True, in_process: bool = True,
+    progress: bool = True, in_process: bool = True, thin: bool = False,
 ) -> list[RunResult]:
     """Run the suite on every candidate, in input order: in-process in ``jobs`` forked worker
     processes (``jobs=1``: in this one), or with ``in_process=False`` one subprocess each,
-    ``jobs`` at a time."""
+    ``jobs`` at a time. ``thin``: the thin matrix's runs (:func:`run_thin`; ``profile`` and
+    ``in_process`` do not apply)."""
     workdir = Path(tempfile.mkdtemp(prefix="kmw-kill-"))
 
     def show(res: RunResult) -> RunResult:
@@ -373,18 +440,18 @@ def run_all(
                   file=sys.stderr, flush=True)
         return res
 
-    if not in_process:
+    if not in_process and not thin:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             return list(pool.map(lambda c: show(run_candidate(c, profile, workdir)), cands))
     if jobs <= 1:
-        return [show(run_in_process(c, profile)) for c in cands]
+        return [show(_in_process_job((c, profile, thin))) for c in cands]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # Forked workers, one candidate at a time each (as an xdist worker runs test_mutants.py).
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        return [show(r) for r in pool.map(_in_process_job, [(c, profile) for c in cands],
+        return [show(r) for r in pool.map(_in_process_job, [(c, profile, thin) for c in cands],
                                           chunksize=1)]
 
 
@@ -442,6 +509,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--subprocess", action="store_true",
                         help="check each candidate in its own pytest subprocess (as a user "
                         "would) instead of in-process")
+    parser.add_argument("--thin", action="store_true",
+                        help="the thin matrix: each mutant on the suite tests of the requirements "
+                        "it declares, each variant on all, explicit cases alone (no random "
+                        "example; --profile does not apply)")
     parser.add_argument("--compare", action="store_true",
                         help="run every candidate both in-process and as a subprocess and list "
                         "those whose outcomes differ (exit 1 if any)")
@@ -467,15 +538,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(profile {args.profile}).")
         print(f"{time.perf_counter() - start:.0f} s wall.")
         return 1 if diffs else 0
+    if args.thin and (args.subprocess or args.compare):
+        parser.error("--thin runs in-process only")
     results = run_all(cands, jobs=args.jobs, profile=args.profile,
-                      in_process=not args.subprocess)
+                      in_process=not args.subprocess, thin=args.thin)
     lv = levels()
     verdicts = [judge(r, lv) for r in results]
     print((format_compact if args.compact else format_matrix)(results, verdicts))
     cpu = sum(r.cpu_seconds for r in results)
     print(f"\n{len(results)} suite runs in {time.perf_counter() - start:.0f} s wall, "
           f"{cpu:.0f} s CPU ({cpu / max(len(results), 1):.1f} s CPU per run; "
-          f"profile {args.profile}, {args.jobs} at a time, "
+          f"profile {THIN_PROFILE + ', thin' if args.thin else args.profile}, "
+          f"{args.jobs} at a time, "
           f"{'subprocesses' if args.subprocess else 'in-process'}).")
     if args.json:
         data = {}

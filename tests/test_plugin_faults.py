@@ -22,7 +22,9 @@ from conformance.front import faults, timeouts
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 2  # --kmw-timeout for the hanging candidates: hard stop 5 s later
-#: Wall-clock bound for a run of one property (xdist start-up is several seconds on a busy box).
+#: A run of one property still going after this long has hung: a guard against a test that
+#: never ends, not a measurement (an idle machine takes a few seconds, a busy one several times
+#: that).
 RUN_LIMIT = 120
 
 HEADER = "import kmw\n\nclass Wrapper(kmw.KEpisodeMetaworld):\n"
@@ -56,7 +58,7 @@ CANDIDATES = {
 
 def _run(tmp_path: Path, name: str, *args: str, select: str = "ifc_1"):
     """Run the suite's ``select`` properties on candidate ``name``; returns (process, report or
-    None, seconds)."""
+    None). A run still going after ``RUN_LIMIT`` raises ``TimeoutExpired``."""
     (tmp_path / f"{name}.py").write_text(HEADER + CANDIDATES[name])
     report = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
@@ -65,13 +67,11 @@ def _run(tmp_path: Path, name: str, *args: str, select: str = "ifc_1"):
         sys.executable, "-m", "pytest", f"--kmw-impl={name}.Wrapper", "-p", "no:cacheprovider",
         f"--kmw-report={report}", "-q", "-k", select, *args,
     ]
-    start = time.monotonic()
     proc = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, timeout=RUN_LIMIT, check=False
     )
-    took = time.monotonic() - start
     data = json.loads(report.read_text()) if report.exists() else None
-    return proc, data, took
+    return proc, data
 
 
 def _ifc_1(proc, data) -> dict:
@@ -90,7 +90,7 @@ def _ifc_1(proc, data) -> dict:
     [("exits", "exit status 3"), ("segfaults", "killed by signal 11 (SIGSEGV)")],
 )
 def test_a_crashed_worker_fails_the_requirement(tmp_path: Path, name: str, how: str) -> None:
-    proc, data, _ = _run(tmp_path, name, "-n", "2")
+    proc, data = _run(tmp_path, name, "-n", "2")
     assert proc.returncode == 1
     entry = _ifc_1(proc, data)
     assert entry["reason"].startswith("the candidate crashed the worker: worker 'gw"), entry
@@ -102,7 +102,7 @@ def test_a_crashed_worker_fails_the_requirement(tmp_path: Path, name: str, how: 
 
 
 def test_a_serial_segfault_prints_the_stack_and_writes_no_report(tmp_path: Path) -> None:
-    proc, data, _ = _run(tmp_path, "segfaults")
+    proc, data = _run(tmp_path, "segfaults")
     assert proc.returncode == -11  # SIGSEGV kills pytest itself
     assert data is None
     assert b"Fatal Python error: Segmentation fault" in proc.stderr
@@ -125,13 +125,14 @@ def test_suite_marks_are_found_without_a_setup_report() -> None:
 
 # -- hangs that survive the timeout's exception -------------------------------------------------
 
+@pytest.mark.slow  # each waits out --kmw-timeout and the grace period (7 s and more)
 @pytest.mark.parametrize("name", ["retries", "ignores_alarm"])
 @pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_a_hang_is_hard_stopped_and_reported(tmp_path: Path, name: str, xdist: tuple) -> None:
-    proc, data, took = _run(tmp_path, name, f"--kmw-timeout={TIMEOUT}", *xdist)
+    # Ended by the hard stop, not by _run's RUN_LIMIT (which would raise TimeoutExpired): the
+    # limit, the 5 s grace, then the stop; how long that takes is the machine's load's business.
+    proc, data = _run(tmp_path, name, f"--kmw-timeout={TIMEOUT}", *xdist)
     assert proc.returncode == 1
-    # The limit, the 5 s grace, then the hard stop (plus start-up: xdist takes a while).
-    assert took < 60, took
     entry = _ifc_1(proc, data)
     assert entry["reason"].startswith(
         f"hung: exceeded --kmw-timeout={TIMEOUT} s and did not stop when interrupted"
@@ -150,13 +151,15 @@ def test_the_escalation_times() -> None:
 
 
 def test_the_watchdog_costs_little_and_fires_only_when_armed() -> None:
+    """Arming and disarming costs well under a millisecond of CPU per test (CPU time, this
+    process's threads together: a busy machine may pause the test, not make it cost more)."""
     fired = []
     dog = timeouts.Watchdog()
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(1000):
         dog.arm(60, lambda: fired.append("late"))
         dog.disarm()
-    per_test = (time.perf_counter() - start) / 1000
+    per_test = (time.process_time() - start) / 1000
     assert per_test < 1e-3, per_test
     dog.arm(0.05, lambda: fired.append("now"))
     deadline = time.monotonic() + 5
@@ -169,7 +172,7 @@ def test_the_watchdog_costs_little_and_fires_only_when_armed() -> None:
 
 def test_a_huge_message_keeps_report_terminal_and_memory_bounded(tmp_path: Path) -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc, data, _ = _run(tmp_path, "huge_message", select="ifc_1 or att_1")
+    proc, data = _run(tmp_path, "huge_message", select="ifc_1 or att_1")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert proc.returncode == 1
     entry = _ifc_1(proc, data)

@@ -466,6 +466,28 @@ def test_xfail_marks_requirements_not_cases() -> None:
 # --------------------------------------------------------------------------- report
 
 
+def test_merged_entries_follow_the_collection_not_the_arrival() -> None:
+    """Tests that report in another order (xdist workers finishing in their own time) give the
+    same entries as a serial run, when each test's place in the collection comes with it."""
+    tests = [(f"t{n}", [Verdict("KMW-SR-4", "fail", f"why {n}", f"example {n}",
+                                 schedule_classes=(f"c{n}",), reproduction={"calls": str(n)}),
+                        Verdict("KMW-ATT-5", "should-finding", f"finding {n}")])
+             for n in range(5)]
+
+    def requirements(order: list[int]) -> tuple[dict, list]:
+        agg = Aggregator(SPEC)
+        agg.add_user_properties([encode(*tests[n], order=n) for n in order])
+        return agg.requirements(), [(rid, t) for rid, t, _ in agg.findings()]
+
+    serial = requirements([0, 1, 2, 3, 4])
+    assert requirements([3, 1, 4, 0, 2]) == serial
+    entry = serial[0]["KMW-SR-4"]
+    assert entry["reason"].startswith("why 0; why 1; why 2")
+    assert entry["failing_example"].startswith("t0:\nexample 0")
+    assert [r["test"] for r in entry["reproductions"]] == ["t0", "t1", "t2", "t3", "t4"]
+    assert serial[1][0] == ("KMW-ATT-5", "t0")
+
+
 def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
     agg = Aggregator(SPEC)
     props = [

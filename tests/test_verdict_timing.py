@@ -41,7 +41,14 @@ class SlowClock:
 
 
 def _requirements(candidate: km.Candidate) -> dict[str, tuple]:
-    report = km.run_in_process(candidate).report
+    """Every requirement's outcome, reason and example after the suite tests of the
+    requirements the candidate breaks (``kmw-dev``, random examples included): only a test
+    that fails searches on after a failure, and the clock decides only how long."""
+    from tests.inprocess import SuiteOptions, run_suite, suite_calls
+
+    calls = [c for c in suite_calls() if candidate.breaks & set(c.reqs)]
+    report = run_suite(candidate.impl, SuiteOptions.parse(candidate.options), km.DEFAULT_PROFILE,
+                       calls).report
     return {rid: (r["outcome"], r["reason"], r["failing_example"])
             for rid, r in report["requirements"].items()}
 

@@ -213,8 +213,10 @@ CLASSES_FOR: dict[str, list[str]] = {
     # attempt ends: every way an attempt ends, at every position, and success never ending one
     "KMW-ATT-1": [*_ENDS, *_SUCCESS, "L-only", "large-L", "two-instances"],
     "KMW-ATT-2": [*_ENDS, *_SHAPES, "large-L-one-attempt", "two-instances", "protocol-size"],
+    # (two-instances-lifted: L above the env's own limit, so the env truncates at L where the
+    # candidate lifted the limit to L: its own cut, which must not end the trial early)
     "KMW-ATT-3": ["L-only", "k-1", "L-1", "large-k", "large-L-one-attempt", *_SUCCESS[:2],
-                  "two-instances"],
+                  "two-instances", "two-instances-lifted"],
     "KMW-SR-1": [*_ENDS, *_SHAPES, "two-instances"],
     "KMW-SR-2": [*_ENDS, "L-only", "L-1", "large-k", "two-instances"],
     "KMW-SR-3": [*_ENDS, *_SHAPES, "two-instances"],

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from conformance.engine import coverage
@@ -78,10 +78,14 @@ METAWORLD_MAX_EXAMPLES = 4
 METAWORLD_MACHINE_RUNS = 3
 
 
-def random_examples(backend: str, max_examples: int) -> int:
+def random_examples(backend: str, profile: settings) -> int:
     """The random examples a property draws, after its schedule classes, on ``backend`` under
-    a hypothesis profile of ``max_examples`` (real Meta-World caps them)."""
-    return min(max_examples, METAWORLD_MAX_EXAMPLES) if backend == "metaworld" else max_examples
+    the hypothesis settings ``profile``: its ``max_examples`` (real Meta-World caps them), or 0
+    when its ``phases`` leave out ``Phase.generate`` (the explicit cases alone)."""
+    if Phase.generate not in profile.phases:
+        return 0
+    n = profile.max_examples
+    return min(n, METAWORLD_MAX_EXAMPLES) if backend == "metaworld" else n
 
 
 
@@ -249,7 +253,10 @@ def _explore(config: Any, target: str, example: Callable[[st.DataObject, CheckTa
     # Each requirement draws its own examples (derandomized profiles seed from this digest).
     prop._hypothesis_internal_add_digest = target.encode()  # type: ignore[attr-defined]
     current = settings()
-    capped = settings(current, max_examples=random_examples(config.backend, current.max_examples))
+    n = random_examples(config.backend, current)
+    if n == 0:
+        return  # a profile that draws nothing: the explicit cases alone (hypothesis would skip)
+    capped = settings(current, max_examples=n)
     try:
         capped(given(data=st.data())(prop))()
     except ContractViolation as exc:
@@ -404,14 +411,12 @@ def check_long_attempts(config: Any, target: str) -> None:
 
 
 def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int], None]) -> None:
-    """Build a candidate on a drawn benchmark and run ``check(candidate, env, D)`` on it, where
-    ``env`` is an instance of one of the split's classes built for comparison."""
+    """Build a candidate on a benchmark and run ``check(candidate, env, D)`` on it, where
+    ``env`` is an instance of one of the split's classes built for comparison. Explicit cases:
+    both splits of KMW-IFC-6's three benchmarks with k=1 and k=3; then drawn benchmarks."""
     __tracebackhide__ = hide_frame
-    def example(data: st.DataObject, tally: CheckTally) -> None:
+    def run(bench: Any, split: str, k: int, dim: int, tally: CheckTally) -> bool:
         __tracebackhide__ = hide_frame
-        bench, names, dim = draw_benchmark(data, config)
-        split = draw(data, st.sampled_from(["train", "test"]), "split")
-        k = draw(data, st.integers(1, 3), "k_episodes")
         classes = bench.train_classes if split == "train" else bench.test_classes
         # an L no class's own step limit is below, so no candidate may reject it (KMW-EPL-2)
         length = min([5] + [c.max_path_length for c in classes.values()
@@ -422,12 +427,34 @@ def check_constructed(config: Any, target: str, check: Callable[[Any, Any, int],
         except (Blocked, Rejected) as blocked:  # cannot be built: KMW-IFC-6's finding
             if isinstance(blocked, Blocked):
                 tally.block(blocked)
-            return
+            return False
         env = next(iter(classes.values()))()
         tally.checked += 1
         check(session.candidate, env, dim)
+        return True
 
-    _run(config, target, example)
+    def example(data: st.DataObject, tally: CheckTally) -> None:
+        __tracebackhide__ = hide_frame
+        bench, names, dim = draw_benchmark(data, config)
+        split = draw(data, st.sampled_from(["train", "test"]), "split")
+        k = draw(data, st.integers(1, 3), "k_episodes")
+        run(bench, split, k, dim, tally)
+
+    def case(spec: BenchmarkSpec, split: str, k: int) -> Case:
+        return lambda tally: run(ScriptedBenchmark(spec), split, k, OBS_DIM, tally)
+
+    cases = [(f"{name}-{split}-k{k}", case(spec, split, k))
+             for name, spec in _construction_specs(config.env_api).items()
+             for split in ("train", "test") for k in (1, 3)]
+    _run(config, target, example, cases)
+
+
+def _construction_specs(api: str) -> dict[str, BenchmarkSpec]:
+    """The benchmarks candidates are built on in explicit cases of construction (KMW-IFC-2,
+    OBS-1, IFC-6): several classes, ML1's class shared by the splits, 3 classes of 3 tasks."""
+    return {"several-classes": simple_spec(2, 2, api=api),
+            "ml1-shared-class": simple_spec(1, 1, tasks_per_class=3, api=api, ml1=True),
+            "classes-3x3-tasks": simple_spec(3, 3, tasks_per_class=3, api=api)}
 
 
 def check_builds(config: Any, target: str) -> None:
@@ -460,9 +487,7 @@ def check_builds(config: Any, target: str) -> None:
         run(bench, TrialPlan(split, k, length, [], []), dim, tally)
 
     shapes = ((1, 1), (3, 4), (12, 2), (2, 260), (10, 500), (1, 501))
-    specs = {"several-classes": simple_spec(2, 2, api=config.env_api),
-             "ml1-shared-class": simple_spec(1, 1, tasks_per_class=3, api=config.env_api, ml1=True),
-             "classes-3x3-tasks": simple_spec(3, 3, tasks_per_class=3, api=config.env_api)}
+    specs = _construction_specs(config.env_api)
 
     def case(spec: BenchmarkSpec, split: str, k: int, length: int) -> Case:
         plan = TrialPlan(split, k, length, [], [])

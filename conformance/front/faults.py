@@ -126,8 +126,14 @@ class CrashTracker:
         self._started[nodeid] = time.monotonic()
 
     def node_down(self, node: Any, error: object) -> None:
+        """An xdist worker went down: remember how, for a crash report of its item. A worker
+        that finished its session (``error`` is None) is not waited for: its process ends only
+        after the controller lets it go, so waiting for its exit status here cost every run
+        with ``-n`` the wait's whole timeout per worker."""
+        if not error:
+            return
         status = exit_status(node)
-        details = [str(error)] if error else []
+        details = [str(error)]
         if status:
             details.insert(0, status)
         self._down[str(getattr(node.gateway, "id", node))] = ", ".join(details)

@@ -120,6 +120,8 @@ class KmwState:
 
 STATE = pytest.StashKey[KmwState]()
 ALL_ITEMS = pytest.StashKey[list]()
+#: Node ID -> place in the collection (every xdist worker collects the same items in order).
+ORDER = pytest.StashKey[dict]()
 
 
 def _timeout_arg(text: str) -> float:
@@ -213,7 +215,7 @@ def _random_examples(backend: str) -> int:
 
     from conformance.engine.properties import random_examples
 
-    return random_examples(backend, settings().max_examples)
+    return random_examples(backend, settings())
 
 
 def _state(config: pytest.Config) -> KmwState | None:
@@ -529,6 +531,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     state = _state(config)
     config.stash[ALL_ITEMS] = list(items)
+    config.stash[ORDER] = {item.nodeid: n for n, item in enumerate(items)}
     if state is None:
         skip = pytest.mark.skip(reason=NEEDS_IMPL)
         for item in items:
@@ -794,7 +797,8 @@ def pytest_runtest_makereport(
             reqs, "fail", f"error in {report.when} of the test", trim(report.longreprtext)
         )
     if verdicts:
-        report.user_properties.append(encode(report_name(item), verdicts))
+        order = item.config.stash.get(ORDER, {}).get(item.nodeid)
+        report.user_properties.append(encode(report_name(item), verdicts, order))
     return report
 
 

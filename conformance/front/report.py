@@ -12,6 +12,7 @@ appends with it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from collections.abc import Iterable, Mapping
@@ -43,11 +44,13 @@ DESELECTED_PROPERTY = "kmw_deselected"
 VERSIONED = ("pytest", "hypothesis", "numpy", "gymnasium", "metaworld", "mujoco", "pytest-xdist")
 
 
-def encode(test: str, verdicts: Iterable[Verdict]) -> tuple[str, str]:
-    """The ``user_properties`` entry carrying ``verdicts`` of the test named ``test``."""
-    return PROPERTY, json.dumps(
-        {"test": test, "verdicts": [bounded(v).to_json() for v in verdicts]}
-    )
+def encode(test: str, verdicts: Iterable[Verdict], order: int | None = None) -> tuple[str, str]:
+    """The ``user_properties`` entry carrying ``verdicts`` of the test named ``test``;
+    ``order``: the test's place in the collection (see :meth:`Aggregator.add`)."""
+    data: dict[str, Any] = {"test": test, "verdicts": [bounded(v).to_json() for v in verdicts]}
+    if order is not None:
+        data["order"] = order
+    return PROPERTY, json.dumps(data)
 
 
 def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[Verdict]]]:
@@ -80,6 +83,8 @@ class Aggregator:
         self.declared = dict(declared or {})
         self.stopped_early = False
         self._verdicts: dict[str, list[tuple[str, Verdict]]] = {rid: [] for rid in spec}
+        #: Test -> its place in the collection, where known (see :meth:`add`).
+        self._order: dict[str, int] = {}
         #: Requirement ID -> suite tests marked with it that were deselected (-k, -m, node IDs).
         self.deselected: dict[str, set[str]] = {}
 
@@ -90,8 +95,13 @@ class Aggregator:
         return [rid for rid in self.xfails
                 if self._merged(rid)[0] == PASS and not self.deselected.get(rid)]
 
+    def _got(self, rid: str) -> list[tuple[str, Verdict]]:
+        """``rid``'s verdicts in the order of their tests in the collection (tests of unknown
+        place after the others, in the order they arrived)."""
+        return sorted(self._verdicts.get(rid, []), key=lambda tv: self._order.get(tv[0], math.inf))
+
     def _merged(self, rid: str) -> tuple[str, list[tuple[str, Verdict]]]:
-        got = self._verdicts.get(rid, [])
+        got = self._got(rid)
         if not got:
             return NOT_CHECKED, []
         outcome = max((v.outcome for _, v in got), key=lambda o: RANK.get(o, -1))
@@ -99,7 +109,13 @@ class Aggregator:
         return outcome, sorted(((t, v) for t, v in got if v.outcome == outcome),
                                key=lambda tv: tv[1].observed)
 
-    def add(self, test: str, verdicts: Iterable[Verdict]) -> None:
+    def add(self, test: str, verdicts: Iterable[Verdict], order: int | None = None) -> None:
+        """Take ``verdicts`` of ``test``. ``order``, the test's place in the collection, makes
+        the merged entries (which tests' examples, reasons and reproductions come first) the
+        same whatever order the tests ran or reported in: serially, and under xdist, where
+        the controller receives the workers' reports as they finish."""
+        if order is not None:
+            self._order.setdefault(test, order)
         for v in verdicts:
             self._verdicts.setdefault(v.req_id, []).append((test, v))
 
@@ -108,10 +124,12 @@ class Aggregator:
             self.deselected.setdefault(rid, set()).update(tests)
 
     def add_user_properties(self, user_properties: Iterable[tuple[str, Any]]) -> None:
-        for test, verdicts in decode(user_properties):
-            self.add(test, verdicts)
         for name, value in user_properties:
-            if name == DESELECTED_PROPERTY:
+            if name == PROPERTY:
+                data = json.loads(value)
+                self.add(data["test"], [Verdict.from_json(v) for v in data["verdicts"]],
+                         data.get("order"))
+            elif name == DESELECTED_PROPERTY:
                 self.add_deselected(json.loads(value))
 
     def _not_run_reason(self, rid: str) -> str:
@@ -124,7 +142,7 @@ class Aggregator:
     def requirement(self, rid: str) -> dict[str, Any]:
         """The report entry of requirement ``rid``."""
         level = self.spec[rid].level if rid in self.spec else "UNKNOWN"
-        got = self._verdicts.get(rid, [])
+        got = self._got(rid)
         tests = sorted({t for t, _ in got})
         if not got:
             return {
@@ -194,8 +212,8 @@ class Aggregator:
         """``(req_id, test, verdict)`` for every SHOULD finding."""
         return [
             (rid, t, v)
-            for rid, got in self._verdicts.items()
-            for t, v in got
+            for rid in self._verdicts
+            for t, v in self._got(rid)
             if v.outcome == "should-finding"
         ]
 

@@ -2,13 +2,16 @@
 
 ``kmw-quick``: the suite's ``kmw-ci`` with ``$KMW_QUICK_EXAMPLES`` random examples per property
 (default 8) after the explicit schedule classes:
-``tests/kill_matrix.py --profile kmw-quick --examples N``. The kill matrix itself runs the
-suite's own profiles (``kmw-dev`` by default, ``kmw-ci`` in the slow determinism test).
+``tests/kill_matrix.py --profile kmw-quick --examples N``. ``kmw-thin``: the suite's
+``kmw-dev`` with no random examples at all (``phases`` without ``Phase.generate``), so a
+property runs its explicit cases (the schedule classes) alone: the thin kill matrix of the
+fast tier (``tests/test_mutants.py``). The whole-suite matrices run the suite's own profiles
+(``kmw-dev`` and ``kmw-ci``, marker ``slow``).
 """
 
 import os
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance.front.profiles import CI, DEV, register_profiles
@@ -18,6 +21,12 @@ settings.register_profile(
     "kmw-quick",
     parent=settings.get_profile(CI),
     max_examples=int(os.environ.get("KMW_QUICK_EXAMPLES", "8")),
+)
+
+settings.register_profile(
+    "kmw-thin",
+    parent=settings.get_profile(DEV),
+    phases=tuple(p for p in settings.get_profile(DEV).phases if p is not Phase.generate),
 )
 
 # ``kmw-explore``: what a user's own profile may look like: not derandomized, with an example
