@@ -290,12 +290,17 @@ def close_vector_env(venv: gym.vector.VectorEnv, terminate: bool) -> None:
         if terminate:
             with warnings.catch_warnings():  # "Calling `close` while waiting for ... `step`"
                 warnings.simplefilter("ignore")
-                venv.close(terminate=True)
+                try:
+                    venv.close(terminate=True)
+                except Exception:
+                    # A Ctrl-C that interrupted the main process inside a pipe's read leaves
+                    # that pipe mid-message, and gymnasium's close reads the pending step from
+                    # it (EOFError "Ran out of input", an unpickling error). The workers are
+                    # killed below whatever they were doing; the interrupt is what the caller
+                    # reports, and the venv must not try again when it is collected.
+                    venv.closed = True
         else:
             venv.close(timeout=CLOSE_TIMEOUT)
-    except BaseException:
-        _kill(processes)
-        raise
     finally:
         _kill(processes)
 

@@ -171,12 +171,9 @@ class RecordingAgent:
             self.dones.append((self.t, dones.tolist()))
 
 
-@pytest.mark.parametrize("processes", [False, True])
-def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
-    """Two envs out of phase (attempts of 5 and 7 steps, k = 2: trials of 10 and 14 steps):
-    env 0 starts trials at steps 0, 10, 20, env 1 at 0, 14, 28; the fifth trial ends at 30."""
-    bench = make_benchmark("reach-v3")
-    factories = [EnvFactory(bench, "test", 2, 5), EnvFactory(bench, "test", 2, 7)]
+def _five_trials(factories: list, processes: bool) -> tuple:
+    """A recording agent run over 5 trials (k = 2) of ``factories``' envs, in worker processes
+    or in this one: ``(agent, trials, steps)``."""
     if processes:
         venv = make_vector_env(factories)
         assert isinstance(venv, gym.vector.AsyncVectorEnv)
@@ -189,6 +186,17 @@ def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
         )
     finally:
         close_vector_env(venv, terminate=False)
+    return agent, trials, steps
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_reset_is_called_exactly_at_each_envs_trial_starts(processes):
+    """Two envs out of phase (attempts of 5 and 7 steps, k = 2: trials of 10 and 14 steps):
+    env 0 starts trials at steps 0, 10, 20, env 1 at 0, 14, 28; the fifth trial ends at 30."""
+    bench = make_benchmark("reach-v3")
+    agent, trials, steps = _five_trials(
+        [EnvFactory(bench, "test", 2, 5), EnvFactory(bench, "test", 2, 7)], processes
+    )
     assert agent.resets == [
         (0, [True, True]), (10, [True, False]), (14, [False, True]), (20, [True, False]),
         (28, [False, True]),
@@ -230,28 +238,38 @@ def early_ending_benchmark():
                            test_tasks=bench.test_tasks)  # fmt: skip
 
 
+def test_terminating_close_after_a_read_cut_by_ctrl_c_kills_the_workers_and_does_not_raise():
+    """Ctrl-C can interrupt the main process inside a worker pipe's read, leaving the pipe
+    mid-message: gymnasium's close then reads the pending step from it and raises (EOFError
+    "Ran out of input"), and ``kmw run`` exited 1 with that traceback instead of 130. Closing
+    after an interrupt must end every worker and raise nothing, and the venv is closed (its
+    ``__del__`` does not try again)."""
+    bench = make_benchmark("reach-v3")
+    venv = make_vector_env([EnvFactory(bench, "test", 2, 5), EnvFactory(bench, "test", 2, 5)])
+    assert isinstance(venv, gym.vector.AsyncVectorEnv)
+    processes = list(venv.processes)
+    venv.reset(seed=0)
+    venv.step_async(np.zeros((2, *venv.single_action_space.shape), dtype=np.float32))
+
+    def cut_read(timeout=None):
+        raise EOFError("Ran out of input")
+
+    venv.step_wait = cut_read  # what the pending step's read finds in a pipe left mid-message
+    close_vector_env(venv, terminate=True)
+    assert venv.closed
+    assert not any(p.is_alive() for p in processes)
+
+
 @pytest.mark.parametrize("processes", [False, True])
 def test_reset_mask_when_one_envs_trials_end_early(processes):
     """On real Meta-World every trial lasts k * L steps, so with 2 envs the masks are all True.
     Here env 0's env terminates each attempt after 3 steps (trials of 6 steps, k = 2) and env 1
     runs its attempts to L = 5 (trials of 10): env 0 starts trials at 0, 6, 12, 18, env 1 at 0,
     10, 20; reset(env_mask) must come exactly then, for that env only."""
-    factories = [
-        EnvFactory(early_ending_benchmark(), "test", 2, 5),
-        EnvFactory(make_benchmark("reach-v3"), "test", 2, 5),
-    ]
-    if processes:
-        venv = make_vector_env(factories)
-        assert isinstance(venv, gym.vector.AsyncVectorEnv)
-    else:
-        venv = gym.vector.SyncVectorEnv(factories, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-    agent = RecordingAgent()
-    try:
-        trials, steps, _ = run_trials(
-            venv, BatchedDriver(agent, "rec", venv.single_action_space), trials=5, k=2, seed=3
-        )
-    finally:
-        close_vector_env(venv, terminate=False)
+    agent, trials, steps = _five_trials(
+        [EnvFactory(early_ending_benchmark(), "test", 2, 5),
+         EnvFactory(make_benchmark("reach-v3"), "test", 2, 5)], processes
+    )
     assert agent.resets == [(0, [True, True]), (6, [True, False]), (10, [False, True]), (12, [True, False]),
                             (18, [True, False])]  # fmt: skip
     assert agent.dones == [(6, [True, False]), (10, [False, True]), (12, [True, False]), (18, [True, False]),
