@@ -4,7 +4,8 @@ For each named candidate (default: the reference, a correct variant in another s
 mutants), ``--repeats`` rounds of, in alternation: the suite in this process
 (``tests.kill_matrix.run_in_process``: what the thin and whole-suite matrices run) and the same
 suite as a ``pytest --kmw-impl`` subprocess (``run_candidate``), both under ``--profile``. The
-in-process run's CPU is this process's own (user + system); the subprocess's, its children's.
+in-process run's CPU is this process's own (user + system); the subprocess's, its own (and
+that of the processes it waited for), as ``run_candidate`` measures it.
 Every in-process run happens in one long-lived process, after the others, so a cost that grew
 with the number of runs (state left behind by earlier runs) would show as in-process runs
 getting dearer round after round. Usage::
@@ -15,7 +16,6 @@ getting dearer round after round. Usage::
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import sys
 import tempfile
@@ -29,11 +29,6 @@ sys.path.insert(0, str(ROOT))
 from tests import kill_matrix as km  # noqa: E402
 
 DEFAULT = ("reference", "state_machine", "attempt_past_max_length", "reward_clipped")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -56,9 +51,8 @@ def main() -> None:
             for _ in range(args.repeats):
                 run = km.run_in_process(cand, args.profile)
                 inproc.append((run.cpu_seconds, run.seconds))
-                before = _children_cpu()
                 run = km.run_candidate(cand, args.profile, workdir=Path(tmp))
-                sub.append((_children_cpu() - before, run.seconds))
+                sub.append((run.cpu_seconds, run.seconds))
             cells = [" ".join(f"{c:.2f} s ({w:.1f} s)" for c, w in runs) for runs in (inproc, sub)]
             ratio = statistics.median(c for c, _ in inproc) / statistics.median(c for c, _ in sub)
             print(f"| {name} | {cells[0]} | {cells[1]} | {ratio:.2f} |", flush=True)

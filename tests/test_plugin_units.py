@@ -500,7 +500,7 @@ def test_aggregator_merges_by_rank_and_roundtrips_properties() -> None:
         ),
         ("other", "ignored"),
     ]
-    assert [t for t, _ in decode(props)] == ["t1", "t2"]
+    assert [t for t, _, _ in decode(props)] == ["t1", "t2"]
     agg.add_user_properties(props)
     reqs = agg.requirements()
     assert list(reqs) == list(SPEC)

@@ -894,7 +894,7 @@ class KmwSession:
         the JSON report keeps every failing example)."""
         if report.when != "call" or not report.failed:
             return
-        failed = {v.req_id for _, vs in decode(report.user_properties) for v in vs
+        failed = {v.req_id for _, vs, _ in decode(report.user_properties) for v in vs
                   if v.outcome == FAIL}
         short = short_violation(report.longreprtext) if failed else None
         if short is None:

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -53,14 +53,18 @@ def encode(test: str, verdicts: Iterable[Verdict], order: int | None = None) -> 
     return PROPERTY, json.dumps(data)
 
 
-def decode(user_properties: Iterable[tuple[str, Any]]) -> list[tuple[str, list[Verdict]]]:
-    """Every ``(test, verdicts)`` carried in a report's ``user_properties``."""
+def decode(
+    user_properties: Iterable[tuple[str, Any]],
+) -> list[tuple[str, list[Verdict], int | None]]:
+    """Every ``(test, verdicts, order)`` carried in a report's ``user_properties`` (``order``:
+    the test's place in the collection, None when the entry does not say)."""
     out = []
     for name, value in user_properties:
         if name != PROPERTY:
             continue
         data = json.loads(value)
-        out.append((data["test"], [Verdict.from_json(v) for v in data["verdicts"]]))
+        out.append((data["test"], [Verdict.from_json(v) for v in data["verdicts"]],
+                    data.get("order")))
     return out
 
 
@@ -123,13 +127,11 @@ class Aggregator:
         for rid, tests in by_requirement.items():
             self.deselected.setdefault(rid, set()).update(tests)
 
-    def add_user_properties(self, user_properties: Iterable[tuple[str, Any]]) -> None:
+    def add_user_properties(self, user_properties: Sequence[tuple[str, Any]]) -> None:
+        for test, verdicts, order in decode(user_properties):
+            self.add(test, verdicts, order)
         for name, value in user_properties:
-            if name == PROPERTY:
-                data = json.loads(value)
-                self.add(data["test"], [Verdict.from_json(v) for v in data["verdicts"]],
-                         data.get("order"))
-            elif name == DESELECTED_PROPERTY:
+            if name == DESELECTED_PROPERTY:
                 self.add_deselected(json.loads(value))
 
     def _not_run_reason(self, rid: str) -> str:
